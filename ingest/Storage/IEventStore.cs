@@ -1,0 +1,25 @@
+namespace Platform.Ingest.Storage;
+
+/// <summary>
+/// Durable storage of group events. One contract, several backends (DuckDB embedded; ClickHouse in production).
+/// Implementations are idempotent on (tenant, event id): storing an event twice never counts it twice.
+/// </summary>
+internal interface IEventStore
+{
+    /// <summary>Creates or migrates the schema. Called once at start, before traffic.</summary>
+    Task InitializeAsync(CancellationToken cancellationToken);
+
+    /// <summary>
+    /// Stores raw events, one trait row per trait per event, and memberships (first/last seen).
+    /// Returns only when the rows are durable. Throws when they may not be; the caller then answers 503.
+    /// </summary>
+    Task InsertAsync(IReadOnlyList<IngestBatch> batches, CancellationToken cancellationToken);
+
+    /// <summary>True when the backend answers a trivial query.</summary>
+    Task<bool> IsHealthyAsync(CancellationToken cancellationToken);
+
+    /// <summary>Counts of what is stored for one tenant (distinct events, trait rows of distinct events, memberships).</summary>
+    Task<StoredCounts> CountAsync(string tenant, CancellationToken cancellationToken);
+}
+
+internal readonly record struct StoredCounts(long Events, long TraitRows, long Memberships);

@@ -59,6 +59,7 @@ public static class ContractResponses
         ArgumentNullException.ThrowIfNull(context);
         ArgumentNullException.ThrowIfNull(body);
         context.Response.StatusCode = statusCode;
+        context.Response.Headers[ResponseIdHeader] = body.ResponseId;
         context.Response.ContentType = "application/json; charset=utf-8";
         context.Response.Headers.CacheControl = "no-store";
         await JsonSerializer.SerializeAsync(context.Response.Body, body, ContractJsonContext.Default.ApiResponse, context.RequestAborted);

@@ -1,0 +1,52 @@
+using System.ComponentModel.DataAnnotations;
+
+namespace Platform.Ingest.GroupApi;
+
+/// <summary>Limits of one <c>POST /api/group</c> request. Section "GroupApi". Every breach is a 400.</summary>
+internal sealed class GroupApiOptions
+{
+    public const string Section = "GroupApi";
+
+    /// <summary>Events in one request (the reference's limit).</summary>
+    [Range(1, 100_000)]
+    public int MaxEventsPerRequest { get; set; } = 1_000;
+
+    /// <summary>Request body size in bytes, after gzip decompression: 2 MB = 2,097,152 bytes.</summary>
+    [Range(1_024, 64 * 1024 * 1024)]
+    public int MaxBodyBytes { get; set; } = 2 * 1024 * 1024;
+
+    /// <summary>Distinct group ids in one request (the reference's batching guidance).</summary>
+    [Range(1, 100_000)]
+    public int MaxGroupsPerRequest { get; set; } = 100;
+
+    /// <summary>Length of group_id, user_id and message_id, in UTF-8 bytes.</summary>
+    [Range(1, 4_096)]
+    public int MaxIdBytes { get; set; } = 256;
+
+    /// <summary>Traits in one event.</summary>
+    [Range(1, 10_000)]
+    public int MaxTraitsPerEvent { get; set; } = 200;
+
+    /// <summary>Length of a trait key, in UTF-8 bytes.</summary>
+    [Range(1, 4_096)]
+    public int MaxTraitKeyBytes { get; set; } = 128;
+
+    /// <summary>Size of one trait value as minified JSON, in bytes.</summary>
+    [Range(16, 2 * 1024 * 1024)]
+    public int MaxTraitValueBytes { get; set; } = 32 * 1024;
+
+    /// <summary>Size of one event's context object as minified JSON, in bytes.</summary>
+    [Range(16, 2 * 1024 * 1024)]
+    public int MaxContextBytes { get; set; } = 32 * 1024;
+
+    /// <summary>
+    /// How far in the future an event's timestamp may lie. A clock running years ahead would otherwise
+    /// pin a trait forever, since the latest timestamp wins the merge.
+    /// </summary>
+    [Range(typeof(TimeSpan), "00:00:00", "3650.00:00:00")]
+    public TimeSpan MaxFutureSkew { get; set; } = TimeSpan.FromDays(1);
+
+    /// <summary>Nesting depth of the JSON body (the array, the event, and values inside traits and context).</summary>
+    [Range(4, 256)]
+    public int MaxJsonDepth { get; set; } = 32;
+}

@@ -1,0 +1,155 @@
+using System.Threading.Channels;
+using Microsoft.Extensions.Options;
+using Platform.Ingest.Dedup;
+using Platform.Ingest.Storage;
+
+namespace Platform.Ingest.Writing;
+
+/// <summary>The write queue is full; the request is refused before anything was stored.</summary>
+internal sealed class WriteQueueFullException() : Exception("the write queue is full");
+
+/// <summary>Storage did not confirm the insert; nothing of the request may be assumed stored.</summary>
+internal sealed class StorageUnavailableException(Exception inner) : Exception("storage did not confirm the insert", inner);
+
+/// <summary>
+/// Group commit: requests hand their new events to one writer loop, which stores everything queued so far in one
+/// insert and then answers each request. A request is answered only after its own events are durable, and all of
+/// a request's events go into the same insert, so a request is stored whole or not at all. After the insert the
+/// writer commits the events' dedup reservations; after a failure it releases them so the client's retry is accepted.
+/// </summary>
+internal sealed partial class BatchWriter : BackgroundService
+{
+    private readonly Channel<PendingWrite> _queue = Channel.CreateUnbounded<PendingWrite>(new UnboundedChannelOptions
+    {
+        SingleReader = true,
+        AllowSynchronousContinuations = false,
+    });
+
+    private readonly IEventStore _store;
+    private readonly IDedupStore _dedup;
+    private readonly WriterOptions _options;
+    private readonly ILogger<BatchWriter> _logger;
+    private long _queuedEvents;
+
+    public BatchWriter(IEventStore store, IDedupStore dedup, IOptions<WriterOptions> options, ILogger<BatchWriter> logger)
+    {
+        _store = store;
+        _dedup = dedup;
+        _options = options.Value;
+        _logger = logger;
+    }
+
+    /// <summary>Events waiting for an insert.</summary>
+    public long QueuedEvents => Interlocked.Read(ref _queuedEvents);
+
+    /// <summary>
+    /// Queues a request's new events (their dedup keys already reserved) and completes when they are stored.
+    /// Throws <see cref="WriteQueueFullException"/> at once when the queue is full, and
+    /// <see cref="StorageUnavailableException"/> when the insert failed. In both cases the reservations are released.
+    /// </summary>
+    public async Task WriteAsync(IngestBatch batch, UInt128[] reservedKeys)
+    {
+        var count = batch.Events.Count;
+        var pending = new PendingWrite(batch, reservedKeys);
+        if (Interlocked.Add(ref _queuedEvents, count) > _options.MaxQueuedEvents || !_queue.Writer.TryWrite(pending))
+        {
+            // Full, or closed for shutdown.
+            Interlocked.Add(ref _queuedEvents, -count);
+            await _dedup.ReleaseAsync(batch.Tenant, reservedKeys, CancellationToken.None);
+            throw new WriteQueueFullException();
+        }
+
+        await pending.Completion.Task;
+    }
+
+    protected override async Task ExecuteAsync(CancellationToken stoppingToken)
+    {
+        var reader = _queue.Reader;
+        var taken = new List<PendingWrite>();
+        var batches = new List<IngestBatch>();
+        // On shutdown the queue is closed and drained: everything accepted so far is still stored and answered.
+        await using var registration = stoppingToken.Register(() => _queue.Writer.TryComplete());
+        while (await reader.WaitToReadAsync(CancellationToken.None))
+        {
+            var events = 0;
+            if (_options.MaxBatchDelay > TimeSpan.Zero)
+            {
+                await Task.Delay(_options.MaxBatchDelay, CancellationToken.None);
+            }
+
+            while (events < _options.MaxBatchEvents && reader.TryRead(out var pending))
+            {
+                taken.Add(pending);
+                batches.Add(pending.Batch);
+                events += pending.Batch.Events.Count;
+            }
+
+            await InsertAsync(taken, batches, events);
+            Interlocked.Add(ref _queuedEvents, -events);
+            taken.Clear();
+            batches.Clear();
+        }
+    }
+
+    private async Task InsertAsync(List<PendingWrite> taken, List<IngestBatch> batches, int events)
+    {
+        Exception? failure = null;
+        using (var timeout = new CancellationTokenSource(_options.InsertTimeout))
+        {
+            try
+            {
+                await _store.InsertAsync(batches, timeout.Token);
+            }
+            catch (Exception ex)
+            {
+                failure = ex;
+                LogInsertFailed(ex, events, taken.Count);
+            }
+        }
+
+        foreach (var pending in taken)
+        {
+            try
+            {
+                if (failure is null)
+                {
+                    await _dedup.CommitAsync(pending.Batch.Tenant, pending.ReservedKeys, CancellationToken.None);
+                }
+                else
+                {
+                    await _dedup.ReleaseAsync(pending.Batch.Tenant, pending.ReservedKeys, CancellationToken.None);
+                }
+            }
+            catch (Exception ex)
+            {
+                // The events' fate is decided by storage; a dedup store that missed the update only
+                // means a retry reaches storage, which collapses it.
+                LogDedupUpdateFailed(ex, failure is null ? "commit" : "release");
+            }
+
+            if (failure is null)
+            {
+                pending.Completion.TrySetResult();
+            }
+            else
+            {
+                pending.Completion.TrySetException(new StorageUnavailableException(failure));
+            }
+        }
+    }
+
+    [LoggerMessage(Level = LogLevel.Error, Message = "Insert of {Events} events from {Requests} requests failed; they are answered 503")]
+    private partial void LogInsertFailed(Exception ex, int events, int requests);
+
+    [LoggerMessage(Level = LogLevel.Warning, Message = "Dedup {Operation} failed after the insert outcome was known")]
+    private partial void LogDedupUpdateFailed(Exception ex, string operation);
+
+    private sealed class PendingWrite(IngestBatch batch, UInt128[] reservedKeys)
+    {
+        public IngestBatch Batch { get; } = batch;
+
+        public UInt128[] ReservedKeys { get; } = reservedKeys;
+
+        public TaskCompletionSource Completion { get; } = new(TaskCreationOptions.RunContinuationsAsynchronously);
+    }
+}

@@ -1,0 +1,32 @@
+using System.ComponentModel.DataAnnotations;
+
+namespace Platform.Ingest.Writing;
+
+/// <summary>Section "Writer": the group commit that turns many requests into few large inserts.</summary>
+internal sealed class WriterOptions
+{
+    public const string Section = "Writer";
+
+    /// <summary>Events accepted but not yet stored, across all requests. Beyond it requests get 503 with Retry-After.</summary>
+    [Range(1_000, 10_000_000)]
+    public int MaxQueuedEvents { get; set; } = 200_000;
+
+    /// <summary>Upper bound of one insert, in events. A request's events are never split between inserts.</summary>
+    [Range(1, 1_000_000)]
+    public int MaxBatchEvents { get; set; } = 20_000;
+
+    /// <summary>
+    /// How long the writer waits for more requests before inserting a small batch. Zero inserts at once;
+    /// batches still grow under load because requests queue while the previous insert runs.
+    /// </summary>
+    [Range(typeof(TimeSpan), "00:00:00", "00:00:01")]
+    public TimeSpan MaxBatchDelay { get; set; } = TimeSpan.Zero;
+
+    /// <summary>An insert taking longer than this is abandoned and its requests answered 503.</summary>
+    [Range(typeof(TimeSpan), "00:00:01", "00:10:00")]
+    public TimeSpan InsertTimeout { get; set; } = TimeSpan.FromSeconds(30);
+
+    /// <summary>The Retry-After given with a 503.</summary>
+    [Range(typeof(TimeSpan), "00:00:01", "00:10:00")]
+    public TimeSpan RetryAfter { get; set; } = TimeSpan.FromSeconds(2);
+}

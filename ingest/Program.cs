@@ -1,5 +1,31 @@
+using Platform.Ingest.Dedup;
+using Platform.Ingest.Development;
+using Platform.Ingest.GroupApi;
+using Platform.Ingest.Storage;
+using Platform.Ingest.Writing;
+using Platform.ServiceDefaults.Auth;
+using Platform.ServiceDefaults.Contract;
+using Platform.ServiceDefaults.Health;
+
 var builder = WebApplication.CreateBuilder(args);
+
+builder.AddPlatformAuthentication();
+builder.AddEventStorage();
+builder.AddDedup();
+builder.AddBatchWriter();
+builder.AddGroupApi();
+builder.Services.AddHealthChecks().AddCheck<StorageHealthCheck>("storage", tags: [HealthEndpoints.ReadyTag]);
+
 var app = builder.Build();
+
+app.UsePlatformErrorHandling();
+app.UseAuthentication();
+app.UseAuthorization();
+app.MapPlatformHealth();
+app.MapGroupApi();
+app.PrintFirstCallInDevelopment();
+
 app.Run();
 
+/// <summary>The ingest service's entry point; public so integration tests can host it.</summary>
 public partial class Program;

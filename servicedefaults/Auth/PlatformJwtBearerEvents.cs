@@ -53,7 +53,7 @@ internal sealed class PlatformJwtBearerEvents(JwtAuthOptions options) : JwtBeare
         // Subtypes before their base types (the key-not-found exception is a signature exception).
         return failure switch
         {
-            null => "access token missing: send 'Authorization: Bearer <token>'",
+            null => "access token missing: send it in an Authorization: Bearer header",
             SecurityTokenExpiredException => "access token expired",
             SecurityTokenNotYetValidException => "access token not yet valid",
             SecurityTokenNoExpirationException => "access token has no expiry",

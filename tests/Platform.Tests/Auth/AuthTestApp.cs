@@ -48,8 +48,11 @@ internal sealed class AuthTestApp : IAsyncDisposable
             ContentRootPath = contentRoot ?? AppContext.BaseDirectory,
         });
         builder.Logging.ClearProviders();
-        builder.WebHost.UseUrls("http://127.0.0.1:0");
+
+        // Only the test's settings: no appsettings.json that a referenced project copies into the output, no environment.
+        builder.Configuration.Sources.Clear();
         builder.Configuration.AddInMemoryCollection(settings);
+        builder.WebHost.UseUrls("http://127.0.0.1:0");
         builder.AddPlatformAuthentication();
 
         var app = builder.Build();

@@ -1,0 +1,84 @@
+using Microsoft.IdentityModel.Tokens;
+
+namespace Platform.ServiceDefaults.Auth;
+
+/// <summary>
+/// How access tokens are validated, bound from the <c>Auth</c> section and checked at start
+/// (see <see cref="JwtAuthOptionsValidator"/>). Lists left empty in configuration get the
+/// documented defaults after binding: the configuration binder appends to a pre-filled list,
+/// so defaults cannot be initial values.
+/// </summary>
+public sealed class JwtAuthOptions
+{
+    public const string SectionName = "Auth";
+
+    /// <summary>The only algorithms a deployment may allow: asymmetric signatures. Never <c>none</c>, never HS*.</summary>
+    internal static readonly string[] PermittedAlgorithms =
+    [
+        SecurityAlgorithms.RsaSha256,
+        SecurityAlgorithms.RsaSha384,
+        SecurityAlgorithms.RsaSha512,
+        SecurityAlgorithms.EcdsaSha256,
+        SecurityAlgorithms.EcdsaSha384,
+        SecurityAlgorithms.EcdsaSha512,
+        SecurityAlgorithms.RsaSsaPssSha256,
+    ];
+
+    internal static readonly TimeSpan MaxClockSkew = TimeSpan.FromMinutes(5);
+
+    /// <summary>Required: the <c>iss</c> every accepted token carries.</summary>
+    public string? Issuer { get; set; }
+
+    /// <summary>Accepted <c>aud</c> values; a token is accepted when any of its audiences is listed. Default <c>["platform"]</c>.</summary>
+    public IList<string> Audiences { get; } = [];
+
+    /// <summary>
+    /// PEM files holding RSA or EC public keys (SPKI <c>PUBLIC KEY</c>, or <c>RSA PUBLIC KEY</c>).
+    /// A key's id (<c>kid</c>) is its file name without extension. Relative paths are resolved
+    /// against the content root.
+    /// </summary>
+    public IList<string> PublicKeyFiles { get; } = [];
+
+    /// <summary>Optional OIDC authority; its discovery document's JWKS supplies signing keys (refreshed by JwtBearer).</summary>
+    public string? Authority { get; set; }
+
+    /// <summary>Refuse an <see cref="Authority"/> reached over plain HTTP. Default true.</summary>
+    public bool RequireHttpsMetadata { get; set; } = true;
+
+    /// <summary>Allowed signing algorithms. Default <c>["RS256", "ES256"]</c>; only asymmetric ones are permitted.</summary>
+    public IList<string> Algorithms { get; } = [];
+
+    /// <summary>Tolerance for <c>exp</c> and <c>nbf</c>. Default 30 s, at most 5 min.</summary>
+    public TimeSpan ClockSkew { get; set; } = TimeSpan.FromSeconds(30);
+
+    /// <summary>The claim naming the token's tenant. Default <c>tenant_id</c>.</summary>
+    public string TenantClaim { get; set; } = "tenant_id";
+
+    /// <summary>
+    /// Accept an audience equal to a scope name (<c>aud: "telemetry_apis"</c>) as both a valid
+    /// audience and a grant of that scope: the reference API's own tokens look like that. Default true.
+    /// </summary>
+    public bool AcceptScopeAsAudience { get; set; } = true;
+
+    /// <summary>
+    /// Where the Development environment keeps its generated signing key pair when neither
+    /// <see cref="PublicKeyFiles"/> nor <see cref="Authority"/> is set. Relative to the content root.
+    /// </summary>
+    public string DevKeyDirectory { get; set; } = "data/dev-keys";
+
+    internal bool HasConfiguredKeys => PublicKeyFiles.Count > 0 || !string.IsNullOrWhiteSpace(Authority);
+
+    internal void ApplyDefaults()
+    {
+        if (Audiences.Count == 0)
+        {
+            Audiences.Add("platform");
+        }
+
+        if (Algorithms.Count == 0)
+        {
+            Algorithms.Add(SecurityAlgorithms.RsaSha256);
+            Algorithms.Add(SecurityAlgorithms.EcdsaSha256);
+        }
+    }
+}

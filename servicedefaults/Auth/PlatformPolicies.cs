@@ -1,0 +1,11 @@
+namespace Platform.ServiceDefaults.Auth;
+
+/// <summary>Authorization policies registered by <see cref="PlatformAuthenticationExtensions.AddPlatformAuthentication"/>.</summary>
+public static class PlatformPolicies
+{
+    /// <summary>A valid token with a tenant and the <c>group_api</c> or <c>telemetry_apis</c> scope.</summary>
+    public const string Ingest = "ingest";
+
+    /// <summary>A valid token with a tenant and the <c>analytics_read</c> scope.</summary>
+    public const string AnalyticsRead = "analytics-read";
+}

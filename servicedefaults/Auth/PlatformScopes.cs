@@ -1,0 +1,17 @@
+namespace Platform.ServiceDefaults.Auth;
+
+/// <summary>The scopes the platform grants on; tokens carry them in <c>scope</c>, <c>scp</c>, or as the audience.</summary>
+public static class PlatformScopes
+{
+    /// <summary>The reference API's ingest scope.</summary>
+    public const string TelemetryApis = "telemetry_apis";
+
+    /// <summary>Ingest into the Group API.</summary>
+    public const string GroupApi = "group_api";
+
+    /// <summary>Read the query API.</summary>
+    public const string AnalyticsRead = "analytics_read";
+
+    /// <summary>The scope names an audience may stand for (see <see cref="JwtAuthOptions.AcceptScopeAsAudience"/>).</summary>
+    internal static readonly string[] All = [TelemetryApis, GroupApi, AnalyticsRead];
+}

@@ -13,7 +13,7 @@ namespace Platform.Ingest.Storage.DuckDb;
 /// DuckDB.NET has no truly asynchronous I/O: once the writer lock is held, an insert runs synchronously on the caller's
 /// thread. The group-commit writer calls it from its own loop, so that is one thread for the duration of one batch.
 /// </remarks>
-internal sealed partial class DuckDbEventStore : IEventStore, IAsyncDisposable
+internal sealed partial class DuckDbEventStore : IEventStore, IAsyncDisposable, IDisposable
 {
     private static readonly TimeSpan HealthTimeout = TimeSpan.FromSeconds(2);
 
@@ -23,7 +23,7 @@ internal sealed partial class DuckDbEventStore : IEventStore, IAsyncDisposable
     private readonly TimeProvider _timeProvider;
     private readonly ILogger<DuckDbEventStore> _logger;
     private DuckDBConnection? _writer;
-    private bool _disposed;
+    private volatile bool _disposed;
 
     public DuckDbEventStore(string databasePath, TimeProvider timeProvider, ILogger<DuckDbEventStore> logger)
     {
@@ -61,7 +61,7 @@ internal sealed partial class DuckDbEventStore : IEventStore, IAsyncDisposable
                 throw;
             }
 
-            _writer = connection;
+            Volatile.Write(ref _writer, connection);
         }
         finally
         {
@@ -167,9 +167,26 @@ internal sealed partial class DuckDbEventStore : IEventStore, IAsyncDisposable
         return Task.FromResult<IReadOnlyDictionary<string, string?>>(traits);
     }
 
+    /// <summary>Waits for the insert in flight, then closes the writer. Later calls throw <see cref="ObjectDisposedException"/>.</summary>
     public async ValueTask DisposeAsync()
     {
         await _writerLock.WaitAsync();
+        CloseWriter();
+    }
+
+    /// <summary>
+    /// The synchronous twin of <see cref="DisposeAsync"/>, so that a container disposed synchronously
+    /// (which refuses singletons that are only IAsyncDisposable) still closes the database.
+    /// </summary>
+    public void Dispose()
+    {
+        _writerLock.Wait();
+        CloseWriter();
+    }
+
+    /// <summary>Called with the writer lock held; releases it.</summary>
+    private void CloseWriter()
+    {
         try
         {
             if (_disposed)
@@ -348,12 +365,21 @@ internal sealed partial class DuckDbEventStore : IEventStore, IAsyncDisposable
     private DuckDBConnection GetWriter()
     {
         ObjectDisposedException.ThrowIf(_disposed, this);
-        return _writer ?? throw new InvalidOperationException($"{nameof(DuckDbEventStore)} is not initialized: call {nameof(InitializeAsync)} first.");
+        return _writer ?? throw NotInitialized();
     }
+
+    private static InvalidOperationException NotInitialized() =>
+        new($"{nameof(DuckDbEventStore)} is not initialized: call {nameof(InitializeAsync)} first.");
 
     private DuckDBConnection OpenReader()
     {
         ObjectDisposedException.ThrowIf(_disposed, this);
+        if (Volatile.Read(ref _writer) is null)
+        {
+            // Opening a reader first would create an empty database file that no migration has touched.
+            throw NotInitialized();
+        }
+
         var connection = new DuckDBConnection(_connectionString);
         try
         {

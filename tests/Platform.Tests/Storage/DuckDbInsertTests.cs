@@ -95,6 +95,19 @@ public sealed class DuckDbInsertTests : IAsyncLifetime
     }
 
     [Fact]
+    public async Task Within_one_call_the_first_of_two_events_sharing_an_id_is_the_one_stored()
+    {
+        var first = Event(1, "acme", "alice", At(0), "m-1", traits: Trait("plan", "\"pro\""));
+        var second = Event(1, "globex", "bob", At(60), "m-1", traits: Trait("plan", "\"free\""));
+
+        await _store.InsertAsync([Batch("t1", first), Batch("t1", second)], CancellationToken.None);
+
+        Assert.Equal(new StoredCounts(1, 1, 1), await _store.CountAsync("t1", CancellationToken.None));
+        Assert.Equal(["acme", "alice"], Assert.Single(_db.Query("SELECT group_id, user_id FROM events")));
+        Assert.Equal(new Dictionary<string, string?> { ["plan"] = "\"pro\"" }, await _store.GetCurrentTraitsAsync("t1", "acme", CancellationToken.None));
+    }
+
+    [Fact]
     public async Task A_duplicate_event_id_carrying_other_content_changes_nothing()
     {
         // Same message_id retried with different content: the first stored version is the event.

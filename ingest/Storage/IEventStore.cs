@@ -20,6 +20,13 @@ internal interface IEventStore
 
     /// <summary>Counts of what is stored for one tenant (distinct events, trait rows of distinct events, memberships).</summary>
     Task<StoredCounts> CountAsync(string tenant, CancellationToken cancellationToken);
+
+    /// <summary>
+    /// The group's current profile: per trait key, the value (minified JSON) of the trait row with the latest
+    /// (event time, event id); ties on time go to the greater event id (ordinal). A trait whose latest row clears it
+    /// is absent, even when older rows carry values, so values are never null. Empty when the group is unknown to the tenant.
+    /// </summary>
+    Task<IReadOnlyDictionary<string, string?>> GetCurrentTraitsAsync(string tenant, string groupId, CancellationToken cancellationToken);
 }
 
 internal readonly record struct StoredCounts(long Events, long TraitRows, long Memberships);

@@ -1,0 +1,51 @@
+using Microsoft.Extensions.DependencyInjection;
+using Microsoft.Extensions.Hosting;
+using Microsoft.Extensions.Logging;
+using Microsoft.Extensions.Options;
+using Platform.Ingest.Storage.DuckDb;
+
+namespace Platform.Ingest.Storage;
+
+internal static class StorageExtensions
+{
+    /// <summary>
+    /// Registers the configured <see cref="IEventStore"/> (section "Storage") as a singleton, validates its options at
+    /// start, and initializes the schema before the application serves traffic. The container disposes the store.
+    /// </summary>
+    internal static IHostApplicationBuilder AddEventStorage(this IHostApplicationBuilder builder)
+    {
+        ArgumentNullException.ThrowIfNull(builder);
+        var services = builder.Services;
+
+        services.AddOptions<StorageOptions>()
+            .Bind(builder.Configuration.GetSection(StorageOptions.SectionName))
+            .ValidateOnStart();
+        services.AddSingleton<IValidateOptions<StorageOptions>, StorageOptionsValidator>();
+
+        services.AddOptions<DuckDbOptions>()
+            .Bind(builder.Configuration.GetSection(DuckDbOptions.SectionName))
+            .ValidateOnStart();
+        services.AddSingleton<IValidateOptions<DuckDbOptions>, DuckDbOptionsValidator>();
+
+        services.AddSingleton<IEventStore>(CreateStore);
+        services.AddHostedService<EventStoreInitializer>();
+        return builder;
+    }
+
+    private static IEventStore CreateStore(IServiceProvider services)
+    {
+        // Resolving the options validates them; an unknown backend never gets this far.
+        var backend = services.GetRequiredService<IOptions<StorageOptions>>().Value.Backend;
+        if (string.Equals(backend, StorageBackends.DuckDb, StringComparison.OrdinalIgnoreCase))
+        {
+            var options = services.GetRequiredService<IOptions<DuckDbOptions>>().Value;
+            var environment = services.GetRequiredService<IHostEnvironment>();
+            return new DuckDbEventStore(
+                options.ResolveDatabasePath(environment.ContentRootPath),
+                services.GetService<TimeProvider>() ?? TimeProvider.System,
+                services.GetRequiredService<ILogger<DuckDbEventStore>>());
+        }
+
+        throw new InvalidOperationException($"Storage backend '{backend}' has no implementation in this build.");
+    }
+}

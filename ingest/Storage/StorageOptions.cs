@@ -1,0 +1,40 @@
+using Microsoft.Extensions.Options;
+
+namespace Platform.Ingest.Storage;
+
+/// <summary>Which storage backend holds the events. Bound from the "Storage" section.</summary>
+internal sealed class StorageOptions
+{
+    public const string SectionName = "Storage";
+
+    /// <summary>The backend's name: "DuckDb" (embedded, the default). Matched case-insensitively.</summary>
+    public string Backend { get; set; } = StorageBackends.DuckDb;
+}
+
+/// <summary>The backend names <see cref="StorageOptions.Backend"/> accepts.</summary>
+internal static class StorageBackends
+{
+    public const string DuckDb = "DuckDb";
+
+    /// <summary>Every backend this build can run. ClickHouse joins the list when its store exists.</summary>
+    public static IReadOnlyList<string> Supported { get; } = [DuckDb];
+
+    public static bool IsSupported(string? backend) =>
+        backend is not null && Supported.Contains(backend, StringComparer.OrdinalIgnoreCase);
+}
+
+internal sealed class StorageOptionsValidator : IValidateOptions<StorageOptions>
+{
+    public ValidateOptionsResult Validate(string? name, StorageOptions options)
+    {
+        ArgumentNullException.ThrowIfNull(options);
+        if (StorageBackends.IsSupported(options.Backend))
+        {
+            return ValidateOptionsResult.Success;
+        }
+
+        return ValidateOptionsResult.Fail(
+            $"{StorageOptions.SectionName}:{nameof(StorageOptions.Backend)} is '{options.Backend}'; " +
+            $"supported values: {string.Join(", ", StorageBackends.Supported)}.");
+    }
+}

@@ -46,4 +46,7 @@ internal sealed class FaultInjectingStore(IEventStore inner) : IEventStore
     public Task<bool> IsHealthyAsync(CancellationToken cancellationToken) => inner.IsHealthyAsync(cancellationToken);
 
     public Task<StoredCounts> CountAsync(string tenant, CancellationToken cancellationToken) => inner.CountAsync(tenant, cancellationToken);
+
+    public Task<IReadOnlyDictionary<string, string?>> GetCurrentTraitsAsync(string tenant, string groupId, CancellationToken cancellationToken) =>
+        inner.GetCurrentTraitsAsync(tenant, groupId, cancellationToken);
 }

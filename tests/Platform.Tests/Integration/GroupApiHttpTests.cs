@@ -72,7 +72,7 @@ public sealed class GroupApiHttpTests
     {
         using var host = new IngestHost();
 
-        using var response = await host.PostAsync(Batch(1), token: null);
+        using var response = await host.SendAsync(Batch(1), token: null);
 
         Assert.Equal(HttpStatusCode.Unauthorized, response.StatusCode);
         var body = await ContractBody.ReadAsync(response);
@@ -89,7 +89,7 @@ public sealed class GroupApiHttpTests
         DevelopmentKeys.EnsureKeyPair(stranger);
         var forged = DevelopmentKeys.MintToken(stranger, IngestHost.Issuer, IngestHost.Audience, "acme", [PlatformScopes.GroupApi], TimeSpan.FromMinutes(5));
 
-        using var response = await host.PostAsync(Batch(1), forged);
+        using var response = await host.SendAsync(Batch(1), forged);
 
         Assert.Equal(HttpStatusCode.Unauthorized, response.StatusCode);
         Directory.Delete(stranger, recursive: true);
@@ -100,7 +100,7 @@ public sealed class GroupApiHttpTests
     {
         using var host = new IngestHost();
 
-        using var response = await host.PostAsync(Batch(1), host.Token("acme", PlatformScopes.AnalyticsRead));
+        using var response = await host.SendAsync(Batch(1), host.Token("acme", PlatformScopes.AnalyticsRead));
 
         Assert.Equal(HttpStatusCode.Forbidden, response.StatusCode);
         Assert.False((await ContractBody.ReadAsync(response)).Success);
@@ -114,7 +114,7 @@ public sealed class GroupApiHttpTests
     {
         using var host = new IngestHost();
 
-        using var response = await host.PostAsync(Batch(1), host.Token("acme", scope));
+        using var response = await host.SendAsync(Batch(1), host.Token("acme", scope));
 
         Assert.Equal(HttpStatusCode.OK, response.StatusCode);
     }
@@ -187,7 +187,7 @@ public sealed class GroupApiHttpTests
             gzip.Write(Encoding.UTF8.GetBytes(Batch(4)));
         }
 
-        using var response = await host.PostAsync("", host.Token(), request =>
+        using var response = await host.SendAsync("", host.Token(), request =>
         {
             request.Content = new ByteArrayContent(compressed.ToArray());
             request.Content.Headers.ContentType = new MediaTypeHeaderValue("application/json");

@@ -55,7 +55,7 @@ internal sealed class IngestHost : WebApplicationFactory<Program>
         DevelopmentKeys.MintToken(KeyDirectory, Issuer, Audience, tenant,
             scopes.Length == 0 ? [PlatformScopes.GroupApi] : scopes, TimeSpan.FromMinutes(10));
 
-    public async Task<HttpResponseMessage> PostAsync(string json, string? token, Action<HttpRequestMessage>? adjust = null)
+    public async Task<HttpResponseMessage> SendAsync(string json, string? token, Action<HttpRequestMessage>? adjust = null)
     {
         using var request = new HttpRequestMessage(HttpMethod.Post, "/api/group")
         {
@@ -70,7 +70,7 @@ internal sealed class IngestHost : WebApplicationFactory<Program>
         return await Client.SendAsync(request);
     }
 
-    public Task<HttpResponseMessage> PostAsync(string json, string tenant = "acme") => PostAsync(json, Token(tenant));
+    public Task<HttpResponseMessage> PostAsync(string json, string tenant = "acme") => SendAsync(json, Token(tenant));
 
     protected override void ConfigureWebHost(IWebHostBuilder builder)
     {

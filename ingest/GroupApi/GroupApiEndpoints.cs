@@ -1,0 +1,167 @@
+using Microsoft.Extensions.Options;
+using Platform.Ingest.Dedup;
+using Platform.Ingest.Storage;
+using Platform.Ingest.Writing;
+using Platform.ServiceDefaults.Auth;
+using Platform.ServiceDefaults.Contract;
+
+namespace Platform.Ingest.GroupApi;
+
+/// <summary><c>POST /api/group</c>: validate the whole batch, drop retries, store the rest, answer once stored.</summary>
+internal static partial class GroupApiEndpoints
+{
+    public static IHostApplicationBuilder AddGroupApi(this IHostApplicationBuilder builder)
+    {
+        builder.Services.AddOptions<GroupApiOptions>()
+            .Bind(builder.Configuration.GetSection(GroupApiOptions.Section))
+            .ValidateDataAnnotations()
+            .ValidateOnStart();
+        builder.Services.AddSingleton<GroupEventParser>();
+        return builder;
+    }
+
+    public static IEndpointRouteBuilder MapGroupApi(this IEndpointRouteBuilder app)
+    {
+        app.MapPost("/api/group", IngestAsync)
+            .RequireAuthorization(PlatformPolicies.Ingest)
+            .WithName("IngestGroupEvents")
+            .WithSummary("Associate users with groups and record group traits")
+            .WithTags("Group API");
+        return app;
+    }
+
+    private static async Task IngestAsync(
+        HttpContext context,
+        GroupEventParser parser,
+        IDedupStore dedup,
+        BatchWriter writer,
+        IOptions<GroupApiOptions> options,
+        IOptions<WriterOptions> writerOptions,
+        TimeProvider time,
+        ILogger<GroupEventParser> logger)
+    {
+        var tenant = context.User.GetTenant()!;
+        var responseId = context.GetResponseId();
+        var receivedAt = time.GetUtcNow().ToUnixTimeMilliseconds() * 1000;
+        var (problem, body) = await RequestBody.ReadAsync(context, options.Value.MaxBodyBytes);
+        ParseOutcome outcome;
+        using (body)
+        {
+            if (problem is not null)
+            {
+                await ContractResponses.WriteErrorAsync(context, StatusCodes.Status400BadRequest, "Bad Request: the request body " + problem,
+                    [new ApiError(null, "body", problem)]);
+                return;
+            }
+
+            outcome = parser.Parse(body.Span, tenant);
+        }
+
+        if (!outcome.IsValid)
+        {
+            LogRejected(logger, tenant, responseId, outcome.Errors.Count);
+            await ContractResponses.WriteErrorAsync(context, StatusCodes.Status400BadRequest,
+                "Bad Request: no event was stored; fix the listed problems and send the batch again", outcome.Errors);
+            return;
+        }
+
+        // Identical events inside one request count once; the first occurrence is the one stored.
+        var events = outcome.Events;
+        var unique = new List<GroupEvent>(events.Count);
+        var seen = new HashSet<UInt128>(events.Count);
+        foreach (var groupEvent in events)
+        {
+            if (seen.Add(groupEvent.Key))
+            {
+                unique.Add(groupEvent);
+            }
+        }
+
+        var keys = new UInt128[unique.Count];
+        for (var i = 0; i < keys.Length; i++)
+        {
+            keys[i] = unique[i].Key;
+        }
+
+        var isNew = new bool[keys.Length];
+        var retryAfter = writerOptions.Value.RetryAfter;
+        try
+        {
+            await dedup.ReserveAsync(tenant, keys, isNew, context.RequestAborted);
+        }
+        catch (DedupUnavailableException ex)
+        {
+            await ReleaseReservedAsync(dedup, tenant, keys, isNew);
+            LogUnavailable(logger, ex, tenant, responseId, "dedup");
+            await ContractResponses.WriteErrorAsync(context, StatusCodes.Status503ServiceUnavailable,
+                "Service Unavailable: nothing was stored; retry after the delay given in Retry-After", retryAfter: retryAfter);
+            return;
+        }
+        catch (OperationCanceledException) when (context.RequestAborted.IsCancellationRequested)
+        {
+            await ReleaseReservedAsync(dedup, tenant, keys, isNew);
+            return;
+        }
+
+        var fresh = new List<GroupEvent>(unique.Count);
+        var reserved = new List<UInt128>(unique.Count);
+        for (var i = 0; i < unique.Count; i++)
+        {
+            if (isNew[i])
+            {
+                fresh.Add(unique[i]);
+                reserved.Add(keys[i]);
+            }
+        }
+
+        if (fresh.Count > 0)
+        {
+            try
+            {
+                await writer.WriteAsync(new IngestBatch { Tenant = tenant, Events = fresh, ReceivedAtMicros = receivedAt }, [.. reserved]);
+            }
+            catch (Exception ex) when (ex is WriteQueueFullException or StorageUnavailableException)
+            {
+                LogUnavailable(logger, ex, tenant, responseId, ex is WriteQueueFullException ? "queue" : "storage");
+                await ContractResponses.WriteErrorAsync(context, StatusCodes.Status503ServiceUnavailable,
+                    ex is WriteQueueFullException
+                        ? "Service Unavailable: the write queue is full and nothing was stored; retry after the delay given in Retry-After"
+                        : "Service Unavailable: storage did not confirm the write and nothing was stored; retry after the delay given in Retry-After",
+                    retryAfter: retryAfter);
+                return;
+            }
+        }
+
+        await ContractResponses.WriteAsync(context, StatusCodes.Status200OK, new ApiResponse
+        {
+            Success = true,
+            ResponseId = responseId,
+            Message = "Group(s) updated successfully",
+            Accepted = fresh.Count,
+            Duplicates = events.Count - fresh.Count,
+        });
+    }
+
+    private static async Task ReleaseReservedAsync(IDedupStore dedup, string tenant, UInt128[] keys, bool[] reserved)
+    {
+        var held = new List<UInt128>();
+        for (var i = 0; i < keys.Length; i++)
+        {
+            if (reserved[i])
+            {
+                held.Add(keys[i]);
+            }
+        }
+
+        if (held.Count > 0)
+        {
+            await dedup.ReleaseAsync(tenant, held.ToArray(), CancellationToken.None);
+        }
+    }
+
+    [LoggerMessage(Level = LogLevel.Information, Message = "Rejected a batch for tenant {Tenant} ({ResponseId}): {Problems} problems")]
+    private static partial void LogRejected(ILogger logger, string tenant, string responseId, int problems);
+
+    [LoggerMessage(Level = LogLevel.Warning, Message = "Answered 503 to tenant {Tenant} ({ResponseId}): {Cause} unavailable")]
+    private static partial void LogUnavailable(ILogger logger, Exception ex, string tenant, string responseId, string cause);
+}

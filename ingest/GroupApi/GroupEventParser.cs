@@ -414,7 +414,7 @@ internal sealed class GroupEventParser(IOptions<GroupApiOptions> options, TimePr
         {
             if (!state.HasErrorFor(index, "traits.group_type", errorsBefore))
             {
-                state.AddError(index, "traits.group_type", "is required (e.g. \"Account\" or \"Team\")");
+                state.AddError(index, "traits.group_type", "is required (for example Account or Team)");
             }
 
             return null;

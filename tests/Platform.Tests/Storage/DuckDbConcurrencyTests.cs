@@ -18,8 +18,8 @@ public sealed class DuckDbConcurrencyTests : IAsyncLifetime
     [Fact]
     public async Task Concurrent_calls_from_many_tasks_store_every_event_exactly_once()
     {
-        const int Tasks = 24;
-        const int CallsPerTask = 8;
+        const int Tasks = 16;
+        const int CallsPerTask = 6;
         const int EventsPerBatch = 40;
 
         // Tasks in the same family send the same events, so duplicates race each other into storage.

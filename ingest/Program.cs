@@ -1,6 +1,7 @@
 using Platform.Ingest.Dedup;
 using Platform.Ingest.Development;
 using Platform.Ingest.GroupApi;
+using Platform.Ingest.Query;
 using Platform.Ingest.Storage;
 using Platform.Ingest.Writing;
 using Platform.ServiceDefaults.Auth;
@@ -14,6 +15,7 @@ builder.AddEventStorage();
 builder.AddDedup();
 builder.AddBatchWriter();
 builder.AddGroupApi();
+builder.AddQueryApi();
 builder.Services.AddHealthChecks().AddCheck<StorageHealthCheck>("storage", tags: [HealthEndpoints.ReadyTag]);
 
 var app = builder.Build();
@@ -23,6 +25,7 @@ app.UseAuthentication();
 app.UseAuthorization();
 app.MapPlatformHealth();
 app.MapGroupApi();
+app.MapQueryApi();
 app.PrintFirstCallInDevelopment();
 
 app.Run();

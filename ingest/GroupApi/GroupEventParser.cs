@@ -2,7 +2,6 @@ using System.Buffers;
 using System.Buffers.Binary;
 using System.Security.Cryptography;
 using System.Text;
-using System.Text.Encodings.Web;
 using System.Text.Json;
 using Microsoft.Extensions.Options;
 using Platform.Ingest.Storage;
@@ -29,13 +28,6 @@ internal sealed class GroupEventParser(IOptions<GroupApiOptions> options, TimePr
 {
     /// <summary>At most this many problems are listed in one 400; the rest are counted.</summary>
     public const int MaxListedErrors = 1_000;
-
-    private static readonly JsonWriterOptions CanonicalWriterOptions = new()
-    {
-        // Keep non-ASCII text readable in storage; the output never reaches an HTML page unescaped.
-        Encoder = JavaScriptEncoder.UnsafeRelaxedJsonEscaping,
-        SkipValidation = true,
-    };
 
     private readonly GroupApiOptions _limits = options.Value;
 
@@ -765,7 +757,7 @@ internal sealed class GroupEventParser(IOptions<GroupApiOptions> options, TimePr
         {
             Tenant = tenant;
             LatestAcceptedMicros = (now + limits.MaxFutureSkew).ToUnixTimeMilliseconds() * 1000;
-            _writer = new Utf8JsonWriter(_valueBuffer, CanonicalWriterOptions);
+            _writer = new Utf8JsonWriter(_valueBuffer, CanonicalJson.WriterOptions);
         }
 
         public string Tenant { get; }

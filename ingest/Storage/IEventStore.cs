@@ -26,7 +26,7 @@ internal interface IEventStore
     /// (event time, event id); ties on time go to the greater event id (ordinal). A trait whose latest row clears it
     /// is absent, even when older rows carry values, so values are never null. Empty when the group is unknown to the tenant.
     /// </summary>
-    Task<IReadOnlyDictionary<string, string?>> GetCurrentTraitsAsync(string tenant, string groupId, CancellationToken cancellationToken);
+    Task<IReadOnlyDictionary<string, string>> GetCurrentTraitsAsync(string tenant, string groupId, CancellationToken cancellationToken);
 }
 
 internal readonly record struct StoredCounts(long Events, long TraitRows, long Memberships);

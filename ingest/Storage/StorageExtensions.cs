@@ -2,6 +2,7 @@ using Microsoft.Extensions.DependencyInjection;
 using Microsoft.Extensions.Hosting;
 using Microsoft.Extensions.Logging;
 using Microsoft.Extensions.Options;
+using Platform.Ingest.Query;
 using Platform.Ingest.Storage.DuckDb;
 
 namespace Platform.Ingest.Storage;
@@ -28,6 +29,8 @@ internal static class StorageExtensions
         services.AddSingleton<IValidateOptions<DuckDbOptions>, DuckDbOptionsValidator>();
 
         services.AddSingleton<IEventStore>(CreateStore);
+        // Every backend serves the query API too.
+        services.AddSingleton(provider => (IGroupQueries)provider.GetRequiredService<IEventStore>());
         services.AddHostedService<EventStoreInitializer>();
         return builder;
     }

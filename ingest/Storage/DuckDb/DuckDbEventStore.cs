@@ -147,24 +147,13 @@ internal sealed partial class DuckDbEventStore : IEventStore, IAsyncDisposable, 
         return Task.FromResult(new StoredCounts(reader.GetInt64(0), reader.GetInt64(1), reader.GetInt64(2)));
     }
 
-    public Task<IReadOnlyDictionary<string, string?>> GetCurrentTraitsAsync(string tenant, string groupId, CancellationToken cancellationToken)
+    public Task<IReadOnlyDictionary<string, string>> GetCurrentTraitsAsync(string tenant, string groupId, CancellationToken cancellationToken)
     {
         ArgumentNullException.ThrowIfNull(tenant);
         ArgumentNullException.ThrowIfNull(groupId);
         cancellationToken.ThrowIfCancellationRequested();
         using var connection = OpenReader();
-        using var command = connection.CreateCommand();
-        command.CommandText = DuckDbSchema.SelectCurrentTraits;
-        command.Parameters.Add(new DuckDBParameter(tenant));
-        command.Parameters.Add(new DuckDBParameter(groupId));
-        using var reader = command.ExecuteReader();
-        var traits = new Dictionary<string, string?>(StringComparer.Ordinal);
-        while (reader.Read())
-        {
-            traits.Add(reader.GetString(0), reader.GetString(1));
-        }
-
-        return Task.FromResult<IReadOnlyDictionary<string, string?>>(traits);
+        return Task.FromResult<IReadOnlyDictionary<string, string>>(ReadCurrentTraits(connection, tenant, groupId));
     }
 
     /// <summary>Waits for the insert in flight, then closes the writer. Later calls throw <see cref="ObjectDisposedException"/>.</summary>

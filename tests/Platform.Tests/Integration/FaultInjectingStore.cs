@@ -1,3 +1,4 @@
+using Platform.Ingest.Query;
 using Platform.Ingest.Storage;
 
 namespace Platform.Tests.Integration;
@@ -6,8 +7,10 @@ namespace Platform.Tests.Integration;
 /// Passes every call to the real store, except that a test can make the next inserts fail (as a storage outage
 /// would) or hold inserts until released (as a slow storage would).
 /// </summary>
-internal sealed class FaultInjectingStore(IEventStore inner) : IEventStore
+internal sealed class FaultInjectingStore(IEventStore inner) : IEventStore, IGroupQueries
 {
+    private readonly IGroupQueries _queries = (IGroupQueries)inner;
+
     private int _failuresLeft;
     private TaskCompletionSource? _gate;
 
@@ -47,6 +50,24 @@ internal sealed class FaultInjectingStore(IEventStore inner) : IEventStore
 
     public Task<StoredCounts> CountAsync(string tenant, CancellationToken cancellationToken) => inner.CountAsync(tenant, cancellationToken);
 
-    public Task<IReadOnlyDictionary<string, string?>> GetCurrentTraitsAsync(string tenant, string groupId, CancellationToken cancellationToken) =>
+    public Task<IReadOnlyDictionary<string, string>> GetCurrentTraitsAsync(string tenant, string groupId, CancellationToken cancellationToken) =>
         inner.GetCurrentTraitsAsync(tenant, groupId, cancellationToken);
+
+    public Task<GroupProfile?> GetGroupAsync(string tenant, string groupId, CancellationToken cancellationToken) =>
+        _queries.GetGroupAsync(tenant, groupId, cancellationToken);
+
+    public Task<IReadOnlyList<MembershipRow>> GetGroupUsersAsync(string tenant, string groupId, string? afterUserId, int limit, CancellationToken cancellationToken) =>
+        _queries.GetGroupUsersAsync(tenant, groupId, afterUserId, limit, cancellationToken);
+
+    public Task<IReadOnlyList<MembershipRow>> GetUserGroupsAsync(string tenant, string userId, string? afterGroupId, int limit, CancellationToken cancellationToken) =>
+        _queries.GetUserGroupsAsync(tenant, userId, afterGroupId, limit, cancellationToken);
+
+    public Task<IReadOnlyList<GroupRow>> FindGroupsAsync(string tenant, IReadOnlyList<TraitFilter> filters, string? afterGroupId, int limit, CancellationToken cancellationToken) =>
+        _queries.FindGroupsAsync(tenant, filters, afterGroupId, limit, cancellationToken);
+
+    public Task<TraitCounts> CountGroupsByTraitAsync(string tenant, string traitKey, IReadOnlyList<TraitFilter> filters, int top, CancellationToken cancellationToken) =>
+        _queries.CountGroupsByTraitAsync(tenant, traitKey, filters, top, cancellationToken);
+
+    public Task<IReadOnlyList<TraitChange>> GetTraitHistoryAsync(string tenant, string groupId, string traitKey, HistoryPosition? after, int limit, CancellationToken cancellationToken) =>
+        _queries.GetTraitHistoryAsync(tenant, groupId, traitKey, after, limit, cancellationToken);
 }

@@ -54,7 +54,7 @@ public sealed class DuckDbAtomicityTests : IAsyncLifetime
         await _store.InsertAsync([valid], CancellationToken.None);
 
         Assert.Equal(new StoredCounts(2, 2, 2), await _store.CountAsync("t1", CancellationToken.None));
-        Assert.Equal(new Dictionary<string, string?> { ["plan"] = "\"pro\"" }, await _store.GetCurrentTraitsAsync("t1", "acme", CancellationToken.None));
+        Assert.Equal(new Dictionary<string, string> { ["plan"] = "\"pro\"" }, await _store.GetCurrentTraitsAsync("t1", "acme", CancellationToken.None));
     }
 
     [Fact]
@@ -66,7 +66,7 @@ public sealed class DuckDbAtomicityTests : IAsyncLifetime
             () => _store.InsertAsync([Batch("t1", Event(2, micros: At(10), traits: Trait("plan", "\"pro\"")), Event(3, userId: null!))], CancellationToken.None));
 
         Assert.Equal(new StoredCounts(1, 1, 1), await _store.CountAsync("t1", CancellationToken.None));
-        Assert.Equal(new Dictionary<string, string?> { ["plan"] = "\"free\"" }, await _store.GetCurrentTraitsAsync("t1", "acme", CancellationToken.None));
+        Assert.Equal(new Dictionary<string, string> { ["plan"] = "\"free\"" }, await _store.GetCurrentTraitsAsync("t1", "acme", CancellationToken.None));
     }
 
     [Fact]

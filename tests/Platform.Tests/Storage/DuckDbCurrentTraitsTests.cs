@@ -147,9 +147,9 @@ public sealed class DuckDbCurrentTraitsTests : IAsyncLifetime
         }
     }
 
-    private Task<IReadOnlyDictionary<string, string?>> Current(string groupId = "acme") =>
+    private Task<IReadOnlyDictionary<string, string>> Current(string groupId = "acme") =>
         _store.GetCurrentTraitsAsync("t1", groupId, CancellationToken.None);
 
-    private static Dictionary<string, string?> Traits(params (string Key, string? Json)[] traits) =>
+    private static Dictionary<string, string> Traits(params (string Key, string Json)[] traits) =>
         traits.ToDictionary(t => t.Key, t => t.Json);
 }

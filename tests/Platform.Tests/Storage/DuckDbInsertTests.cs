@@ -104,7 +104,7 @@ public sealed class DuckDbInsertTests : IAsyncLifetime
 
         Assert.Equal(new StoredCounts(1, 1, 1), await _store.CountAsync("t1", CancellationToken.None));
         Assert.Equal(["acme", "alice"], Assert.Single(_db.Query("SELECT group_id, user_id FROM events")));
-        Assert.Equal(new Dictionary<string, string?> { ["plan"] = "\"pro\"" }, await _store.GetCurrentTraitsAsync("t1", "acme", CancellationToken.None));
+        Assert.Equal(new Dictionary<string, string> { ["plan"] = "\"pro\"" }, await _store.GetCurrentTraitsAsync("t1", "acme", CancellationToken.None));
     }
 
     [Fact]
@@ -184,9 +184,9 @@ public sealed class DuckDbInsertTests : IAsyncLifetime
         Assert.Equal(new StoredCounts(1, 1, 1), await _store.CountAsync("a", CancellationToken.None));
         Assert.Equal(new StoredCounts(2, 2, 2), await _store.CountAsync("b", CancellationToken.None));
         Assert.Equal(new StoredCounts(0, 0, 0), await _store.CountAsync("c", CancellationToken.None));
-        Assert.Equal(new Dictionary<string, string?> { ["plan"] = "\"pro\"" }, await _store.GetCurrentTraitsAsync("a", "acme", CancellationToken.None));
+        Assert.Equal(new Dictionary<string, string> { ["plan"] = "\"pro\"" }, await _store.GetCurrentTraitsAsync("a", "acme", CancellationToken.None));
         Assert.Equal(
-            new Dictionary<string, string?> { ["plan"] = "\"free\"", ["seats"] = "3" },
+            new Dictionary<string, string> { ["plan"] = "\"free\"", ["seats"] = "3" },
             await _store.GetCurrentTraitsAsync("b", "acme", CancellationToken.None));
     }
 
@@ -199,7 +199,7 @@ public sealed class DuckDbInsertTests : IAsyncLifetime
         await using var reopened = await _db.OpenStoreAsync();
 
         Assert.Equal(new StoredCounts(2, 1, 2), await reopened.CountAsync("t1", CancellationToken.None));
-        Assert.Equal(new Dictionary<string, string?> { ["plan"] = "\"pro\"" }, await reopened.GetCurrentTraitsAsync("t1", "acme", CancellationToken.None));
+        Assert.Equal(new Dictionary<string, string> { ["plan"] = "\"pro\"" }, await reopened.GetCurrentTraitsAsync("t1", "acme", CancellationToken.None));
         await reopened.InsertAsync([Batch("t1", Event(1), Event(3))], CancellationToken.None);
         Assert.Equal(3, (await reopened.CountAsync("t1", CancellationToken.None)).Events);
     }
@@ -213,7 +213,7 @@ public sealed class DuckDbInsertTests : IAsyncLifetime
 
         Assert.Equal(new StoredCounts(1, 1, 1), await _store.CountAsync(Hostile, CancellationToken.None));
         Assert.Equal(
-            new Dictionary<string, string?> { [Hostile] = "\"" + Hostile + "\"" },
+            new Dictionary<string, string> { [Hostile] = "\"" + Hostile + "\"" },
             await _store.GetCurrentTraitsAsync(Hostile, Hostile, CancellationToken.None));
     }
 }

@@ -79,9 +79,9 @@ public sealed class DuckDbMergePropertyTests : IAsyncLifetime
         return Event(id, "acme", "alice", At(arrival.TimeSlot), traits: [.. traits]);
     }
 
-    private static Dictionary<string, string?> Model(GroupEvent[] events)
+    private static Dictionary<string, string> Model(GroupEvent[] events)
     {
-        var profile = new Dictionary<string, string?>();
+        var profile = new Dictionary<string, string>();
         foreach (var key in Keys)
         {
             var latest = events

@@ -1,0 +1,129 @@
+using System.Net;
+using System.Net.Http.Headers;
+using System.Text.Json.Nodes;
+using CsCheck;
+using Platform.ServiceDefaults.Auth;
+using Platform.Tests.GroupApi;
+using Platform.Tests.Integration;
+
+namespace Platform.Tests.Query;
+
+/// <summary>
+/// The merge rule as a property, end to end: for random trait updates delivered in random order, split into random
+/// requests, with random retries, the profile the query API serves equals a reference fold by (timestamp, event id).
+/// </summary>
+public sealed class MergePropertyTests
+{
+    private static readonly string[] Keys = ["plan", "region", "seats"];
+    private static readonly string?[] Values = ["\"a\"", "\"b\"", "7", null];
+
+    private sealed record Update(int Hour, (string Key, string? Json)[] Traits, string? MessageId);
+
+    private static readonly Gen<Update> GenUpdate =
+        Gen.Select(
+            Gen.Int[0, 3],
+            Gen.Int[0, Keys.Length - 1].Select(Gen.Int[0, Values.Length - 1]).Array[0, 3],
+            Gen.Int[0, 5],
+            (hour, traits, message) => new Update(
+                hour,
+                traits.DistinctBy(t => t.Item1).Select(t => (Keys[t.Item1], Values[t.Item2])).ToArray(),
+                message < 2 ? $"m-{message}-{hour}" : null));
+
+    /// <summary>The updates, then a delivery: indexes into them (repeats are retries), cut into requests.</summary>
+    private static readonly Gen<(Update[] Updates, int[] Delivery, int[] Cuts)> GenScenario =
+        GenUpdate.Array[1, 10].SelectMany(updates =>
+            Gen.Select(
+                Gen.Int[0, updates.Length - 1].Array[0, 5],
+                Gen.Shuffle(Enumerable.Range(0, updates.Length).ToArray()),
+                Gen.Int[1, 4].Array[12],
+                (retries, order, cuts) => (updates, order.Concat(retries).ToArray(), cuts)));
+
+    [Fact]
+    public async Task The_profile_equals_the_reference_fold_whatever_the_arrival_order_and_retries()
+    {
+        using var host = new IngestHost();
+        var parser = ParserFixture.Create();
+        var scenario = 0;
+
+        await GenScenario.SampleAsync(async input =>
+        {
+            var groupId = $"g{Interlocked.Increment(ref scenario)}";
+            var events = input.Updates.Select((u, i) => Json(groupId, i, u)).ToArray();
+
+            var delivery = input.Delivery.Select(i => events[i]).ToList();
+            for (int start = 0, cut = 0; start < delivery.Count; cut++)
+            {
+                var size = Math.Min(input.Cuts[cut % input.Cuts.Length], delivery.Count - start);
+                using var response = await host.PostAsync("[" + string.Join(",", delivery.Skip(start).Take(size)) + "]");
+                Assert.True(response.StatusCode == HttpStatusCode.OK, await response.Content.ReadAsStringAsync());
+                start += size;
+            }
+
+            // Events sharing a message_id are one event: the copy stored first stands, so fold in delivery order.
+            var expected = Fold(delivery.Select(e => Assert.Single(parser.Parse(System.Text.Encoding.UTF8.GetBytes(e), "acme").Events)));
+            using var request = new HttpRequestMessage(HttpMethod.Get, $"/api/groups/{groupId}");
+            request.Headers.Authorization = new AuthenticationHeaderValue("Bearer", host.Token("acme", PlatformScopes.AnalyticsRead));
+            using var answer = await host.Client.SendAsync(request);
+            var traits = JsonNode.Parse(await answer.Content.ReadAsStringAsync())!["traits"]!.AsObject();
+
+            Assert.Equal(expected, traits.ToDictionary(t => t.Key, t => t.Value!.ToJsonString()));
+        }, iter: 40, threads: 1);
+    }
+
+    private static string Json(string groupId, int index, Update update)
+    {
+        var traits = new JsonObject { ["group_type"] = "Account" };
+        foreach (var (key, json) in update.Traits)
+        {
+            traits[key] = json is null ? null : JsonNode.Parse(json);
+        }
+
+        var groupEvent = new JsonObject
+        {
+            ["group_id"] = groupId,
+            ["user_id"] = $"u{index % 3}",
+            ["timestamp"] = $"2024-01-01T{update.Hour:00}:00:00Z",
+            ["traits"] = traits,
+        };
+        if (update.MessageId is not null)
+        {
+            // Message ids are per tenant: scope them to the scenario's group so scenarios stay independent.
+            groupEvent["message_id"] = $"{groupId}-{update.MessageId}";
+        }
+
+        return groupEvent.ToJsonString();
+    }
+
+    /// <summary>
+    /// The reference model: per trait, the value of the event with the greatest (timestamp, event id); null clears.
+    /// Of several deliveries of one event id, the first counts.
+    /// </summary>
+    private static Dictionary<string, string> Fold(IEnumerable<Platform.Ingest.Storage.GroupEvent> events)
+    {
+        var profile = new Dictionary<string, string>();
+        var winners = new Dictionary<string, (long Time, string EventId, string? Json)>();
+        foreach (var groupEvent in events.DistinctBy(e => e.EventId))
+        {
+            foreach (var trait in groupEvent.Traits)
+            {
+                var candidate = (groupEvent.TimestampMicros, groupEvent.EventId, trait.Json);
+                if (!winners.TryGetValue(trait.Key, out var current)
+                    || candidate.TimestampMicros > current.Time
+                    || (candidate.TimestampMicros == current.Time && string.CompareOrdinal(candidate.EventId, current.EventId) > 0))
+                {
+                    winners[trait.Key] = candidate;
+                }
+            }
+        }
+
+        foreach (var (key, winner) in winners)
+        {
+            if (winner.Json is not null)
+            {
+                profile[key] = winner.Json;
+            }
+        }
+
+        return profile;
+    }
+}

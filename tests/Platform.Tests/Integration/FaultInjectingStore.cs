@@ -16,6 +16,9 @@ internal sealed class FaultInjectingStore(IEventStore inner) : IEventStore, IGro
 
     public int InsertCalls { get; private set; }
 
+    /// <summary>When set, the health probe reports storage down, as a real outage would.</summary>
+    public bool ReportUnhealthy { get; set; }
+
     public List<int> InsertedBatchSizes { get; } = [];
 
     public void FailNextInserts(int count) => Interlocked.Exchange(ref _failuresLeft, count);
@@ -46,7 +49,8 @@ internal sealed class FaultInjectingStore(IEventStore inner) : IEventStore, IGro
         }
     }
 
-    public Task<bool> IsHealthyAsync(CancellationToken cancellationToken) => inner.IsHealthyAsync(cancellationToken);
+    public Task<bool> IsHealthyAsync(CancellationToken cancellationToken) =>
+        ReportUnhealthy ? Task.FromResult(false) : inner.IsHealthyAsync(cancellationToken);
 
     public Task<StoredCounts> CountAsync(string tenant, CancellationToken cancellationToken) => inner.CountAsync(tenant, cancellationToken);
 

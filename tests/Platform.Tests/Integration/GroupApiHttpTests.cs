@@ -298,4 +298,17 @@ public sealed class GroupApiHttpTests
         Assert.Equal(HttpStatusCode.OK, ready.StatusCode);
         Assert.Contains("storage", await ready.Content.ReadAsStringAsync(), StringComparison.Ordinal);
     }
+
+    [Fact]
+    public async Task Readiness_fails_while_storage_is_down_and_liveness_does_not()
+    {
+        using var host = new IngestHost();
+        host.Store.ReportUnhealthy = true;
+
+        using var live = await host.Client.GetAsync("/healthz/live");
+        using var ready = await host.Client.GetAsync("/healthz/ready");
+
+        Assert.Equal(HttpStatusCode.OK, live.StatusCode);
+        Assert.Equal(HttpStatusCode.ServiceUnavailable, ready.StatusCode);
+    }
 }

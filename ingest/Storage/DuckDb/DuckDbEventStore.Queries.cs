@@ -7,10 +7,9 @@ using Platform.Ingest.Query;
 namespace Platform.Ingest.Storage.DuckDb;
 
 /// <summary>
-/// The query API on DuckDB. Current values are computed at read time from the append-only trait history
-/// (<c>arg_max</c> by (event time, event id) per group and key): DuckDB scans a million trait rows in about
-/// ten milliseconds with the tenant filter pushed into the scan, while a current-value table kept up to date in the
-/// insert transaction cost a fourfold slower ingest. Every query filters on the tenant first.
+/// The query API on DuckDB. Profiles, listings and counts read <c>current_traits</c> (one row per group and trait,
+/// maintained by every insert), so their cost follows the number of groups, not the length of the history;
+/// trait history reads <c>group_traits</c>. Every query filters on the tenant first.
 /// </summary>
 internal sealed partial class DuckDbEventStore : IGroupQueries
 {
@@ -29,10 +28,9 @@ internal sealed partial class DuckDbEventStore : IGroupQueries
 
         return $"""
             current AS (
-                SELECT group_id, trait_key, arg_max(value_json, (event_time, event_id)) AS value_json
-                FROM group_traits
+                SELECT group_id, trait_key, CASE WHEN cleared THEN '' ELSE value_json END AS value_json
+                FROM current_traits
                 WHERE tenant = $1 AND group_id > $2 AND trait_key IN ({string.Join(", ", placeholders)})
-                GROUP BY group_id, trait_key
             )
             """;
     }
@@ -108,13 +106,10 @@ internal sealed partial class DuckDbEventStore : IGroupQueries
                 ORDER BY g.group_id LIMIT {limit}
             ),
             page_traits AS (
-                SELECT group_id, trait_key, arg_max(value_json, (event_time, event_id)) AS value_json
-                FROM group_traits
-                WHERE tenant = $1 AND group_id IN (SELECT group_id FROM page)
-                GROUP BY group_id, trait_key
+                SELECT group_id, trait_key, value_json FROM current_traits
+                WHERE tenant = $1 AND group_id IN (SELECT group_id FROM page) AND NOT cleared
             )
             SELECT group_id, trait_key, value_json FROM page_traits
-            WHERE value_json <> ''
             ORDER BY group_id, trait_key
             """;
         var groups = new List<GroupRow>();

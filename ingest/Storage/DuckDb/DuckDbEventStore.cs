@@ -88,7 +88,7 @@ internal sealed partial class DuckDbEventStore : IEventStore, IAsyncDisposable, 
                 Execute(connection, DuckDbSchema.ClearStaging);
                 var staged = StageEvents(connection, batches);
                 var stored = InsertNewEvents(connection, staged);
-                AppendTraits(connection, stored);
+                StoreTraits(connection, stored);
                 UpsertMemberships(connection, stored);
                 cancellationToken.ThrowIfCancellationRequested();
                 transaction.Commit();
@@ -292,28 +292,33 @@ internal sealed partial class DuckDbEventStore : IEventStore, IAsyncDisposable, 
         return stored;
     }
 
-    private static void AppendTraits(DuckDBConnection connection, List<StagedEvent> stored)
+    /// <summary>Stages the new events' trait rows, then appends them to the history and folds them into the current values.</summary>
+    private static void StoreTraits(DuckDBConnection connection, List<StagedEvent> stored)
     {
-        using var appender = connection.CreateAppender(DuckDbSchema.TraitsTable);
-        foreach (var (tenant, groupEvent) in stored)
+        using (var appender = connection.CreateAppender(DuckDbSchema.StagingCatalog, DuckDbSchema.StagingSchema, DuckDbSchema.StagingTraitsTable))
         {
-            var eventTime = FromEpochMicros(groupEvent.TimestampMicros);
-            foreach (var trait in groupEvent.Traits)
+            foreach (var (tenant, groupEvent) in stored)
             {
-                bool cleared = trait.Json is null;
-                appender.CreateRow()
-                    .AppendValue(tenant)
-                    .AppendValue(groupEvent.GroupId)
-                    .AppendValue(trait.Key)
-                    .AppendValue(eventTime)
-                    .AppendValue(groupEvent.EventId)
-                    .AppendValue(trait.Json ?? string.Empty)
-                    .AppendValue(cleared)
-                    .EndRow();
+                var eventTime = FromEpochMicros(groupEvent.TimestampMicros);
+                foreach (var trait in groupEvent.Traits)
+                {
+                    bool cleared = trait.Json is null;
+                    appender.CreateRow()
+                        .AppendValue(tenant)
+                        .AppendValue(groupEvent.GroupId)
+                        .AppendValue(trait.Key)
+                        .AppendValue(eventTime)
+                        .AppendValue(groupEvent.EventId)
+                        .AppendValue(trait.Json ?? string.Empty)
+                        .AppendValue(cleared)
+                        .EndRow();
+                }
             }
+
+            appender.Close();
         }
 
-        appender.Close();
+        Execute(connection, DuckDbSchema.StoreTraits);
     }
 
     private static void UpsertMemberships(DuckDBConnection connection, List<StagedEvent> stored)

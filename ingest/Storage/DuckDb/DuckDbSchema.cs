@@ -70,6 +70,23 @@ internal static class DuckDbSchema
                 PRIMARY KEY (tenant, group_id, user_id)
             );
             """),
+        new(2, "current_traits: the current value per (tenant, group, trait), kept up to date by every insert", """
+            CREATE TABLE IF NOT EXISTS current_traits (
+                tenant     VARCHAR   NOT NULL,
+                group_id   VARCHAR   NOT NULL,
+                trait_key  VARCHAR   NOT NULL,
+                event_time TIMESTAMP NOT NULL,
+                event_id   VARCHAR   NOT NULL,
+                value_json VARCHAR   NOT NULL,
+                cleared    BOOLEAN   NOT NULL
+            );
+            INSERT INTO current_traits
+            SELECT tenant, group_id, trait_key,
+                   max(event_time), arg_max(event_id, (event_time, event_id)),
+                   arg_max(value_json, (event_time, event_id)), arg_max(cleared, (event_time, event_id))
+            FROM group_traits
+            GROUP BY tenant, group_id, trait_key;
+            """),
     ];
 
     /// <summary>The newest schema version this build knows.</summary>
@@ -91,6 +108,24 @@ internal static class DuckDbSchema
             context_json VARCHAR,
             received_us  BIGINT
         );
+        CREATE OR REPLACE TEMP TABLE ingest_staging_traits (
+            tenant     VARCHAR,
+            group_id   VARCHAR,
+            trait_key  VARCHAR,
+            event_time TIMESTAMP,
+            event_id   VARCHAR,
+            value_json VARCHAR,
+            cleared    BOOLEAN
+        );
+        CREATE OR REPLACE TEMP TABLE ingest_staging_current (
+            tenant     VARCHAR,
+            group_id   VARCHAR,
+            trait_key  VARCHAR,
+            event_time TIMESTAMP,
+            event_id   VARCHAR,
+            value_json VARCHAR,
+            cleared    BOOLEAN
+        );
         CREATE OR REPLACE TEMP TABLE ingest_staging_memberships (
             tenant   VARCHAR,
             group_id VARCHAR,
@@ -103,9 +138,40 @@ internal static class DuckDbSchema
     public const string StagingSchema = "main";
     public const string StagingEventsTable = "ingest_staging_events";
     public const string StagingMembershipsTable = "ingest_staging_memberships";
-    public const string TraitsTable = "group_traits";
+    public const string StagingTraitsTable = "ingest_staging_traits";
 
-    public const string ClearStaging = "DELETE FROM temp.main.ingest_staging_events; DELETE FROM temp.main.ingest_staging_memberships";
+    public const string ClearStaging = """
+        DELETE FROM temp.main.ingest_staging_events;
+        DELETE FROM temp.main.ingest_staging_traits;
+        DELETE FROM temp.main.ingest_staging_current;
+        DELETE FROM temp.main.ingest_staging_memberships;
+        """;
+
+    /// <summary>
+    /// Appends the staged trait rows to the history, then replaces the current row of every touched (tenant, group,
+    /// trait) by the latest of itself and the new rows. current_traits holds one row per group and trait, so the
+    /// delete and the lookups scan a table a small fraction of the history's size; no index is involved (an ART
+    /// index with ON CONFLICT DO UPDATE made ingest about four times slower).
+    /// </summary>
+    public const string StoreTraits = """
+        INSERT INTO group_traits SELECT * FROM temp.main.ingest_staging_traits;
+        INSERT INTO temp.main.ingest_staging_current
+        SELECT tenant, group_id, trait_key,
+               max(event_time), arg_max(event_id, (event_time, event_id)),
+               arg_max(value_json, (event_time, event_id)), arg_max(cleared, (event_time, event_id))
+        FROM (
+            SELECT * FROM temp.main.ingest_staging_traits
+            UNION ALL
+            SELECT c.* FROM current_traits c
+            WHERE EXISTS (SELECT 1 FROM temp.main.ingest_staging_traits s
+                          WHERE s.tenant = c.tenant AND s.group_id = c.group_id AND s.trait_key = c.trait_key)
+        )
+        GROUP BY tenant, group_id, trait_key;
+        DELETE FROM current_traits c
+        WHERE EXISTS (SELECT 1 FROM temp.main.ingest_staging_current s
+                      WHERE s.tenant = c.tenant AND s.group_id = c.group_id AND s.trait_key = c.trait_key);
+        INSERT INTO current_traits SELECT * FROM temp.main.ingest_staging_current;
+        """;
 
     /// <summary>Moves staged events into <c>events</c>; returns the keys that were new (not already stored).</summary>
     public const string InsertNewEvents = """
@@ -140,14 +206,8 @@ internal static class DuckDbSchema
     /// (tenant, group, key), so there is exactly one winner. A winning clear yields '' and is dropped.
     /// </summary>
     public const string SelectCurrentTraits = """
-        SELECT trait_key, value_json
-        FROM (
-            SELECT trait_key, arg_max(value_json, (event_time, event_id)) AS value_json
-            FROM group_traits
-            WHERE tenant = $1 AND group_id = $2
-            GROUP BY trait_key
-        )
-        WHERE value_json <> ''
+        SELECT trait_key, value_json FROM current_traits
+        WHERE tenant = $1 AND group_id = $2 AND NOT cleared
         """;
 
     public const string SelectOne = "SELECT 1";

@@ -25,7 +25,7 @@ public sealed class DuckDbSchemaTests : IAsyncLifetime
         var tables = _db.Query("SELECT table_name FROM duckdb_tables() WHERE NOT temporary ORDER BY table_name")
             .Select(row => (string)row[0]!)
             .ToArray();
-        Assert.Equal(["events", "group_traits", "memberships", "schema_migrations"], tables);
+        Assert.Equal(["current_traits", "events", "group_traits", "memberships", "schema_migrations"], tables);
     }
 
     [Fact]
@@ -69,7 +69,7 @@ public sealed class DuckDbSchemaTests : IAsyncLifetime
         await store.InitializeAsync(CancellationToken.None);
 
         Assert.True(await store.IsHealthyAsync(CancellationToken.None));
-        Assert.Single(_db.Query("SELECT version FROM schema_migrations"));
+        Assert.Equal(Platform.Ingest.Storage.DuckDb.DuckDbSchema.Migrations.Count, _db.Query("SELECT version FROM schema_migrations").Count);
     }
 
     [Fact]
@@ -94,5 +94,29 @@ public sealed class DuckDbSchemaTests : IAsyncLifetime
         var error = await Assert.ThrowsAsync<InvalidOperationException>(
             () => store.InsertAsync([TestEvents.Batch("t1", TestEvents.Event(1))], CancellationToken.None));
         Assert.Contains("InitializeAsync", error.Message, StringComparison.Ordinal);
+    }
+
+    [Fact]
+    public async Task Migration_2_builds_current_values_from_an_existing_history()
+    {
+        await using (var store = await _db.OpenStoreAsync())
+        {
+            await store.InsertAsync(
+                [TestEvents.Batch("t1",
+                    TestEvents.Event(2, micros: TestEvents.At(20), traits: [TestEvents.Trait("plan", "\"pro\""), TestEvents.Trait("seats", "3")]),
+                    TestEvents.Event(1, micros: TestEvents.At(10), traits: [TestEvents.Trait("plan", "\"free\""), TestEvents.Trait("region", "\"eu\"")]),
+                    TestEvents.Event(3, micros: TestEvents.At(30), traits: [TestEvents.Trait("seats", null)]))],
+                CancellationToken.None);
+        }
+
+        // Back to a version-1 file: the history without the derived table.
+        _db.Query("DELETE FROM current_traits");
+        _db.Query("DELETE FROM schema_migrations WHERE version = 2");
+
+        await using var reopened = await _db.OpenStoreAsync();
+
+        Assert.Equal(
+            new Dictionary<string, string> { ["plan"] = "\"pro\"", ["region"] = "\"eu\"" },
+            await reopened.GetCurrentTraitsAsync("t1", "acme", CancellationToken.None));
     }
 }

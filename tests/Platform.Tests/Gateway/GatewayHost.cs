@@ -36,8 +36,15 @@ internal sealed class GatewayHost : WebApplicationFactory<Platform.Gateway.Progr
 
         UseKestrel(0);
         StartServer();
-        Client = CreateClient();
+
+        // A plain client, so requests go out exactly as a client would send them (the factory's client buffers
+        // bodies for redirects, which turns a chunked body into one with a Content-Length).
+        using var factoryClient = CreateClient();
+        Address = factoryClient.BaseAddress!;
+        Client = new HttpClient { BaseAddress = Address };
     }
+
+    public Uri Address { get; }
 
     public HttpClient Client { get; }
 

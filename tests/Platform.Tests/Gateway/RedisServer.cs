@@ -11,6 +11,7 @@ namespace Platform.Tests.Gateway;
 internal sealed class RedisServer : IDisposable
 {
     private readonly Process _process;
+    private bool _disposed;
 
     private RedisServer(Process process, int port)
     {
@@ -69,7 +70,7 @@ internal sealed class RedisServer : IDisposable
     /// <summary>Stops the server for good (the fallback tests); idempotent.</summary>
     public void Stop()
     {
-        if (!_process.HasExited)
+        if (!_disposed && !_process.HasExited)
         {
             _process.Kill(entireProcessTree: true);
             _process.WaitForExit(10_000);
@@ -79,6 +80,7 @@ internal sealed class RedisServer : IDisposable
     public void Dispose()
     {
         Stop();
+        _disposed = true;
         _process.Dispose();
     }
 

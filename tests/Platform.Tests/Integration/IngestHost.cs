@@ -51,6 +51,18 @@ internal sealed class IngestHost : WebApplicationFactory<Program>
 
     public FaultInjectingStore Store => Services.GetRequiredService<FaultInjectingStore>();
 
+    /// <summary>Waits (bounded) until the writer holds at least this many events: queued, or in an insert held by the test.</summary>
+    public async Task WaitForQueuedEventsAsync(long events)
+    {
+        var writer = Services.GetRequiredService<Platform.Ingest.Writing.BatchWriter>();
+        var deadline = DateTime.UtcNow.AddSeconds(30);
+        while (writer.QueuedEvents < events)
+        {
+            Assert.True(DateTime.UtcNow < deadline, $"the writer holds {writer.QueuedEvents} events, expected {events}");
+            await Task.Delay(10);
+        }
+    }
+
     public string Token(string tenant = "acme", params string[] scopes) =>
         DevelopmentKeys.MintToken(KeyDirectory, Issuer, Audience, tenant,
             scopes.Length == 0 ? [PlatformScopes.GroupApi] : scopes, TimeSpan.FromMinutes(10));

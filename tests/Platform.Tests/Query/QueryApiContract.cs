@@ -76,6 +76,36 @@ public abstract class QueryApiContract : IDisposable
     }
 
     [Fact]
+    public async Task The_reference_example_reads_back_as_profile_memberships_and_counts()
+    {
+        // The API reference's own example: group_id inside context, an unknown trait (industry) beside known ones.
+        using (var response = await _host.PostAsync("""
+            [
+              {
+                "user_id": "1820abb7-e6d4-45ec-8bc5-9a5c13ba06ca",
+                "traits": { "group_type": "Team", "industry": "Telecommunications", "name": "Acme", "domain": "acme.com", "planName": "Basic" },
+                "context": { "group_id": "7cc972d3-685d-4106-a862-4fc37da0eca4" },
+                "timestamp": "2023-12-14T16:07:33.571125Z"
+              }
+            ]
+            """, "acme"))
+        {
+            Assert.Equal(HttpStatusCode.OK, response.StatusCode);
+        }
+
+        var profile = await OkAsync("/api/groups/7cc972d3-685d-4106-a862-4fc37da0eca4");
+        var users = await OkAsync("/api/groups/7cc972d3-685d-4106-a862-4fc37da0eca4/users");
+        var groups = await OkAsync("/api/users/1820abb7-e6d4-45ec-8bc5-9a5c13ba06ca/groups");
+        var counts = await OkAsync("/api/traits/industry/counts");
+
+        Assert.Equal("""{"domain":"acme.com","group_type":"Team","industry":"Telecommunications","name":"Acme","planName":"Basic"}""", profile["traits"]!.ToJsonString());
+        Assert.Equal("2023-12-14T16:07:33.571125Z", profile["first_seen"]!.GetValue<string>());
+        Assert.Equal(["1820abb7-e6d4-45ec-8bc5-9a5c13ba06ca"], Strings(users["items"], "user_id"));
+        Assert.Equal(["7cc972d3-685d-4106-a862-4fc37da0eca4"], Strings(groups["items"], "group_id"));
+        Assert.Equal("Telecommunications", Assert.Single(counts["buckets"]!.AsArray())!["value"]!.GetValue<string>());
+    }
+
+    [Fact]
     public async Task A_tie_on_timestamp_goes_to_the_greater_event_id()
     {
         await IngestAsync("acme",

@@ -7,6 +7,7 @@ using Platform.Gateway.Revocation;
 using Platform.ServiceDefaults.Auth;
 using Platform.ServiceDefaults.Contract;
 using Platform.ServiceDefaults.Health;
+using Platform.ServiceDefaults.Telemetry;
 
 namespace Platform.Gateway;
 
@@ -25,6 +26,7 @@ internal sealed class Program
         var builder = WebApplication.CreateBuilder(args);
         builder.WebHost.ConfigureKestrel(static kestrel => kestrel.AddServerHeader = false);
 
+        builder.AddPlatformTelemetry("gateway");
         builder.AddPlatformAuthentication();
         builder.AddTokenRevocation();
         builder.AddRedisConnection();
@@ -38,9 +40,11 @@ internal sealed class Program
 
         app.UsePlatformErrorHandling();
         app.UseAuthentication();
+        app.UsePlatformRequestLogScope();
         app.UseTokenRevocation();
         app.UseAuthorization();
         app.UseTenantRateLimiting();
+        app.MapPlatformMetrics();
         app.MapPlatformHealth();
         app.MapIngestProxy();
 

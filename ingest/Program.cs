@@ -3,13 +3,16 @@ using Platform.Ingest.Development;
 using Platform.Ingest.GroupApi;
 using Platform.Ingest.Query;
 using Platform.Ingest.Storage;
+using Platform.Ingest.Telemetry;
 using Platform.Ingest.Writing;
 using Platform.ServiceDefaults.Auth;
 using Platform.ServiceDefaults.Contract;
 using Platform.ServiceDefaults.Health;
+using Platform.ServiceDefaults.Telemetry;
 
 var builder = WebApplication.CreateBuilder(args);
 
+builder.AddIngestTelemetry();
 builder.AddPlatformAuthentication();
 builder.AddEventStorage();
 builder.AddDedup();
@@ -22,7 +25,9 @@ var app = builder.Build();
 
 app.UsePlatformErrorHandling();
 app.UseAuthentication();
+app.UsePlatformRequestLogScope();
 app.UseAuthorization();
+app.MapPlatformMetrics();
 app.MapPlatformHealth();
 app.MapGroupApi();
 app.MapQueryApi();

@@ -33,6 +33,7 @@ internal static class ProxyExtensions
         }));
         builder.Services.AddSingleton<IProxyConfigProvider, IngestRoutes>();
         builder.Services.AddSingleton<IForwarderHttpClientFactory, IngestHttpClientFactory>();
+        builder.Services.AddSingleton<UpstreamHealthMetrics>();
 
         // Read while registering (YARP's resolver is chosen at registration): one destination per address behind
         // each name, e.g. every pod of a headless Kubernetes service, refreshed every DnsRefreshPeriod.
@@ -52,6 +53,8 @@ internal static class ProxyExtensions
     /// </summary>
     public static WebApplication MapIngestProxy(this WebApplication app)
     {
+        // Created with the app so its gauges exist from the first scrape.
+        app.Services.GetRequiredService<UpstreamHealthMetrics>();
         app.MapReverseProxy(proxy =>
         {
             proxy.UseHeaderHygiene();

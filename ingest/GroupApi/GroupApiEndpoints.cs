@@ -1,6 +1,8 @@
+using System.Diagnostics;
 using Microsoft.Extensions.Options;
 using Platform.Ingest.Dedup;
 using Platform.Ingest.Storage;
+using Platform.Ingest.Telemetry;
 using Platform.Ingest.Writing;
 using Platform.ServiceDefaults.Auth;
 using Platform.ServiceDefaults.Contract;
@@ -38,6 +40,7 @@ internal static partial class GroupApiEndpoints
         IOptions<GroupApiOptions> options,
         IOptions<WriterOptions> writerOptions,
         TimeProvider time,
+        IngestTelemetry telemetry,
         ILogger<GroupEventParser> logger)
     {
         var tenant = context.User.GetTenant()!;
@@ -49,6 +52,7 @@ internal static partial class GroupApiEndpoints
         {
             if (problem is not null)
             {
+                telemetry.Rejected(tenant, RejectReason.Invalid, 0);
                 await ContractResponses.WriteErrorAsync(context, StatusCodes.Status400BadRequest, "Bad Request: the request body " + problem,
                     [new ApiError(null, "body", problem)]);
                 return;
@@ -57,8 +61,11 @@ internal static partial class GroupApiEndpoints
             outcome = parser.Parse(body.Span, tenant);
         }
 
+        var tags = telemetry.For(tenant);
+        telemetry.EventsReceived.Add(outcome.EventCount, tags);
         if (!outcome.IsValid)
         {
+            telemetry.Rejected(tenant, RejectReason.Invalid, outcome.EventCount);
             LogRejected(logger, tenant, responseId, outcome.Errors.Count);
             await ContractResponses.WriteErrorAsync(context, StatusCodes.Status400BadRequest,
                 "Bad Request: no event was stored; fix the listed problems and send the batch again", outcome.Errors);
@@ -85,12 +92,18 @@ internal static partial class GroupApiEndpoints
 
         var isNew = new bool[keys.Length];
         var retryAfter = writerOptions.Value.RetryAfter;
+        var reserveStarted = Stopwatch.GetTimestamp();
         try
         {
+            using var span = IngestTelemetry.Source.StartActivity("dedup.reserve");
+            span?.SetTag("platform.events", keys.Length);
             await dedup.ReserveAsync(tenant, keys, isNew, context.RequestAborted);
+            telemetry.DedupDuration.Record(Stopwatch.GetElapsedTime(reserveStarted).TotalSeconds, tags);
         }
         catch (DedupUnavailableException ex)
         {
+            telemetry.DedupErrors.Add(1, tags);
+            telemetry.Rejected(tenant, RejectReason.DedupUnavailable, events.Count);
             await ReleaseReservedAsync(dedup, tenant, keys, isNew);
             LogUnavailable(logger, ex, tenant, responseId, "dedup");
             await ContractResponses.WriteErrorAsync(context, StatusCodes.Status503ServiceUnavailable,
@@ -122,6 +135,7 @@ internal static partial class GroupApiEndpoints
             }
             catch (Exception ex) when (ex is WriteQueueFullException or StorageUnavailableException)
             {
+                telemetry.Rejected(tenant, ex is WriteQueueFullException ? RejectReason.QueueFull : RejectReason.StorageUnavailable, events.Count);
                 LogUnavailable(logger, ex, tenant, responseId, ex is WriteQueueFullException ? "queue" : "storage");
                 await ContractResponses.WriteErrorAsync(context, StatusCodes.Status503ServiceUnavailable,
                     ex is WriteQueueFullException
@@ -132,6 +146,8 @@ internal static partial class GroupApiEndpoints
             }
         }
 
+        telemetry.EventsAccepted.Add(fresh.Count, tags);
+        telemetry.EventsDeduplicated.Add(events.Count - fresh.Count, tags);
         await ContractResponses.WriteAsync(context, StatusCodes.Status200OK, new ApiResponse
         {
             Success = true,

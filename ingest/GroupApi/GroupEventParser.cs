@@ -16,6 +16,9 @@ internal sealed class ParseOutcome
 
     public List<ApiError> Errors { get; } = [];
 
+    /// <summary>How many events the body held (also when it is invalid; 0 when it could not be read as a batch).</summary>
+    public int EventCount { get; set; }
+
     public bool IsValid => Errors.Count == 0;
 }
 
@@ -69,6 +72,7 @@ internal sealed class GroupEventParser(IOptions<GroupApiOptions> options, TimePr
 
         if (reader.TokenType == JsonTokenType.StartObject)
         {
+            state.Outcome.EventCount = 1;
             ParseEvent(ref reader, 0, state);
         }
         else if (reader.TokenType == JsonTokenType.StartArray)
@@ -96,6 +100,7 @@ internal sealed class GroupEventParser(IOptions<GroupApiOptions> options, TimePr
                 index++;
             }
 
+            state.Outcome.EventCount = index;
             if (index == 0)
             {
                 state.AddError(null, "body", "holds no events");

@@ -1,7 +1,9 @@
+using System.Diagnostics;
 using System.Threading.Channels;
 using Microsoft.Extensions.Options;
 using Platform.Ingest.Dedup;
 using Platform.Ingest.Storage;
+using Platform.Ingest.Telemetry;
 
 namespace Platform.Ingest.Writing;
 
@@ -31,12 +33,16 @@ internal sealed partial class BatchWriter : BackgroundService
     private readonly ILogger<BatchWriter> _logger;
     private long _queuedEvents;
 
-    public BatchWriter(IEventStore store, IDedupStore dedup, IOptions<WriterOptions> options, ILogger<BatchWriter> logger)
+    private readonly IngestTelemetry _telemetry;
+
+    public BatchWriter(IEventStore store, IDedupStore dedup, IOptions<WriterOptions> options, IngestTelemetry telemetry, ILogger<BatchWriter> logger)
     {
         _store = store;
         _dedup = dedup;
         _options = options.Value;
+        _telemetry = telemetry;
         _logger = logger;
+        telemetry.Meter.CreateObservableGauge("platform.ingest.write_queue.depth", () => QueuedEvents, "{event}", "Events accepted and waiting for their insert");
     }
 
     /// <summary>Events waiting for an insert.</summary>
@@ -50,7 +56,8 @@ internal sealed partial class BatchWriter : BackgroundService
     public async Task WriteAsync(IngestBatch batch, UInt128[] reservedKeys)
     {
         var count = batch.Events.Count;
-        var pending = new PendingWrite(batch, reservedKeys);
+        // The request's span, so the insert's span can link back to every request it carried.
+        var pending = new PendingWrite(batch, reservedKeys, Activity.Current?.Context ?? default);
         if (Interlocked.Add(ref _queuedEvents, count) > _options.MaxQueuedEvents || !_queue.Writer.TryWrite(pending))
         {
             // Full, or closed for shutdown.
@@ -94,8 +101,21 @@ internal sealed partial class BatchWriter : BackgroundService
     private async Task InsertAsync(List<PendingWrite> taken, List<IngestBatch> batches, int events)
     {
         Exception? failure = null;
+        var links = new List<ActivityLink>(taken.Count);
+        foreach (var pending in taken)
+        {
+            if (pending.RequestContext != default)
+            {
+                links.Add(new ActivityLink(pending.RequestContext));
+            }
+        }
+
+        var started = Stopwatch.GetTimestamp();
+        using (var span = IngestTelemetry.Source.StartActivity("storage.insert", ActivityKind.Internal, parentContext: default, links: links))
         using (var timeout = new CancellationTokenSource(_options.InsertTimeout))
         {
+            span?.SetTag("platform.events", events);
+            span?.SetTag("platform.requests", taken.Count);
             try
             {
                 await _store.InsertAsync(batches, timeout.Token);
@@ -103,9 +123,15 @@ internal sealed partial class BatchWriter : BackgroundService
             catch (Exception ex)
             {
                 failure = ex;
+                span?.SetStatus(ActivityStatusCode.Error, "insert failed");
+                _telemetry.StorageErrors.Add(1);
                 LogInsertFailed(ex, events, taken.Count);
             }
         }
+
+        _telemetry.InsertDuration.Record(Stopwatch.GetElapsedTime(started).TotalSeconds);
+        _telemetry.InsertEvents.Record(events);
+        _telemetry.InsertRequests.Record(taken.Count);
 
         foreach (var pending in taken)
         {
@@ -122,6 +148,8 @@ internal sealed partial class BatchWriter : BackgroundService
             }
             catch (Exception ex)
             {
+                _telemetry.DedupErrors.Add(1);
+
                 // The events' fate is decided by storage; a dedup store that missed the update only
                 // means a retry reaches storage, which collapses it.
                 LogDedupUpdateFailed(ex, failure is null ? "commit" : "release");
@@ -144,11 +172,13 @@ internal sealed partial class BatchWriter : BackgroundService
     [LoggerMessage(Level = LogLevel.Warning, Message = "Dedup {Operation} failed after the insert outcome was known")]
     private partial void LogDedupUpdateFailed(Exception ex, string operation);
 
-    private sealed class PendingWrite(IngestBatch batch, UInt128[] reservedKeys)
+    private sealed class PendingWrite(IngestBatch batch, UInt128[] reservedKeys, ActivityContext requestContext)
     {
         public IngestBatch Batch { get; } = batch;
 
         public UInt128[] ReservedKeys { get; } = reservedKeys;
+
+        public ActivityContext RequestContext { get; } = requestContext;
 
         public TaskCompletionSource Completion { get; } = new(TaskCreationOptions.RunContinuationsAsynchronously);
     }

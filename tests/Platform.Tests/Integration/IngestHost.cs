@@ -24,8 +24,11 @@ internal sealed class IngestHost : WebApplicationFactory<Program>
     private readonly Dictionary<string, string?> _settings;
     private readonly string _root = Directory.CreateTempSubdirectory("platform-ingest-").FullName;
 
-    public IngestHost(IDictionary<string, string?>? settings = null)
+    private readonly Action<IServiceCollection>? _configureServices;
+
+    public IngestHost(IDictionary<string, string?>? settings = null, Action<IServiceCollection>? configureServices = null)
     {
+        _configureServices = configureServices;
         KeyDirectory = Path.Combine(_root, "keys");
         DevelopmentKeys.EnsureKeyPair(KeyDirectory);
         _settings = new Dictionary<string, string?>
@@ -95,6 +98,7 @@ internal sealed class IngestHost : WebApplicationFactory<Program>
             services.Remove(registered);
             services.AddSingleton(provider => new FaultInjectingStore(CreateRegistered(provider, registered)));
             services.AddSingleton<IEventStore>(provider => provider.GetRequiredService<FaultInjectingStore>());
+            _configureServices?.Invoke(services);
         });
     }
 

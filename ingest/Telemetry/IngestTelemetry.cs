@@ -1,0 +1,90 @@
+using System.Diagnostics;
+using System.Diagnostics.Metrics;
+using Microsoft.Extensions.Options;
+using Platform.ServiceDefaults.Telemetry;
+
+namespace Platform.Ingest.Telemetry;
+
+/// <summary>Why events or requests were refused, as the <c>reason</c> attribute of the rejection metrics.</summary>
+internal static class RejectReason
+{
+    public const string Invalid = "invalid";
+    public const string QueueFull = "queue_full";
+    public const string StorageUnavailable = "storage_unavailable";
+    public const string DedupUnavailable = "dedup_unavailable";
+}
+
+/// <summary>
+/// The ingest service's own metrics and spans. Names follow OpenTelemetry conventions; Prometheus sees them with
+/// dots as underscores and counters suffixed <c>_total</c>. The tenant is an attribute only when
+/// <see cref="TelemetryOptions.TenantLabel"/> is on.
+/// </summary>
+internal sealed class IngestTelemetry
+{
+    public const string Name = "Platform.Ingest";
+
+    /// <summary>Spans of the ingest path: dedup reservations and the storage insert each request was batched into.</summary>
+    public static readonly ActivitySource Source = new(Name);
+
+    private readonly bool _tenantLabel;
+
+    public IngestTelemetry(IMeterFactory meters, IOptions<TelemetryOptions> options)
+    {
+        _tenantLabel = options.Value.TenantLabel;
+        Meter = meters.Create(Name);
+        EventsReceived = Meter.CreateCounter<long>("platform.ingest.events.received", "{event}", "Events in requests that reached validation");
+        EventsAccepted = Meter.CreateCounter<long>("platform.ingest.events.accepted", "{event}", "Events stored (new, not duplicates)");
+        EventsDeduplicated = Meter.CreateCounter<long>("platform.ingest.events.deduplicated", "{event}", "Events recognised as already stored and not stored again");
+        EventsRejected = Meter.CreateCounter<long>("platform.ingest.events.rejected", "{event}", "Events refused, by reason");
+        RequestsRejected = Meter.CreateCounter<long>("platform.ingest.requests.rejected", "{request}", "Requests refused, by reason");
+        InsertEvents = Meter.CreateHistogram<int>("platform.ingest.insert.events", "{event}", "Events per storage insert (group commit batch size)",
+            advice: new InstrumentAdvice<int> { HistogramBucketBoundaries = [1, 10, 100, 500, 1_000, 2_500, 5_000, 10_000, 20_000, 50_000] });
+        InsertRequests = Meter.CreateHistogram<int>("platform.ingest.insert.requests", "{request}", "Requests per storage insert",
+            advice: new InstrumentAdvice<int> { HistogramBucketBoundaries = [1, 2, 5, 10, 20, 50, 100, 200, 500] });
+        InsertDuration = Meter.CreateHistogram<double>("platform.ingest.insert.duration", "s", "Duration of storage inserts",
+            advice: new InstrumentAdvice<double> { HistogramBucketBoundaries = [0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10] });
+        DedupDuration = Meter.CreateHistogram<double>("platform.ingest.dedup.duration", "s", "Duration of dedup reservations per request",
+            advice: new InstrumentAdvice<double> { HistogramBucketBoundaries = [0.0001, 0.0005, 0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.5, 1] });
+        StorageErrors = Meter.CreateCounter<long>("platform.ingest.storage.errors", "{error}", "Failed storage inserts");
+        DedupErrors = Meter.CreateCounter<long>("platform.ingest.dedup.errors", "{error}", "Dedup store operations that failed");
+    }
+
+    public Meter Meter { get; }
+
+    public Counter<long> EventsReceived { get; }
+
+    public Counter<long> EventsAccepted { get; }
+
+    public Counter<long> EventsDeduplicated { get; }
+
+    public Counter<long> EventsRejected { get; }
+
+    public Counter<long> RequestsRejected { get; }
+
+    public Histogram<int> InsertEvents { get; }
+
+    public Histogram<int> InsertRequests { get; }
+
+    public Histogram<double> InsertDuration { get; }
+
+    public Histogram<double> DedupDuration { get; }
+
+    public Counter<long> StorageErrors { get; }
+
+    public Counter<long> DedupErrors { get; }
+
+    /// <summary>The tenant attribute when tenant labels are on; no attributes otherwise.</summary>
+    public TagList For(string tenant) => _tenantLabel ? new TagList { { "tenant", tenant } } : default;
+
+    /// <summary>A rejection of <paramref name="events"/> events (possibly none, for an unreadable body) for a reason.</summary>
+    public void Rejected(string tenant, string reason, int events)
+    {
+        var tags = For(tenant);
+        tags.Add("reason", reason);
+        RequestsRejected.Add(1, tags);
+        if (events > 0)
+        {
+            EventsRejected.Add(events, tags);
+        }
+    }
+}

@@ -47,6 +47,18 @@ internal sealed class IngestTelemetry
             advice: new InstrumentAdvice<double> { HistogramBucketBoundaries = [0.0001, 0.0005, 0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.5, 1] });
         StorageErrors = Meter.CreateCounter<long>("platform.ingest.storage.errors", "{error}", "Failed storage inserts");
         DedupErrors = Meter.CreateCounter<long>("platform.ingest.dedup.errors", "{error}", "Dedup store operations that failed");
+
+        // Every series exists from the first scrape, at zero, so dashboards and alerts see 0 rather than no data.
+        foreach (var counter in new[] { EventsReceived, EventsAccepted, EventsDeduplicated, StorageErrors, DedupErrors })
+        {
+            counter.Add(0);
+        }
+
+        foreach (var reason in new[] { RejectReason.Invalid, RejectReason.QueueFull, RejectReason.StorageUnavailable, RejectReason.DedupUnavailable })
+        {
+            EventsRejected.Add(0, new KeyValuePair<string, object?>("reason", reason));
+            RequestsRejected.Add(0, new KeyValuePair<string, object?>("reason", reason));
+        }
     }
 
     public Meter Meter { get; }

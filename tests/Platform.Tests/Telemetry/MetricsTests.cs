@@ -38,12 +38,49 @@ public sealed partial class MetricsTests
         Assert.Equal(2, Sum(metrics, "platform_ingest_events_rejected_total", "reason=\"invalid\""));
         Assert.Equal(4, Sum(metrics, "platform_ingest_events_rejected_total", "reason=\"storage_unavailable\""));
         Assert.Equal(1, Sum(metrics, "platform_ingest_storage_errors_total"));
-        Assert.Equal(0, Sum(metrics, "platform_ingest_write_queue_depth"));
+        Assert.Matches(@"(?m)^platform_ingest_write_queue_depth(\{[^}]*\})? 0\b", metrics);
         // Two inserts were attempted (the first batch, and the failed one); the duplicate needed none.
         Assert.Equal(2, Sum(metrics, "platform_ingest_insert_events_count"));
         Assert.Equal(3 + 4, Sum(metrics, "platform_ingest_insert_events_sum"));
         Assert.Equal(2, Sum(metrics, "platform_ingest_insert_duration_seconds_count"));
     }
+
+    [Fact]
+    public async Task Every_ingest_series_the_dashboard_charts_is_exposed()
+    {
+        using var host = new IngestHost();
+        using (await host.PostAsync(Batch(2)))
+        using (await host.PostAsync(Batch(2)))
+        using (await host.PostAsync("[]"))
+        {
+        }
+
+        host.Store.FailNextInserts(1);
+        using (await host.PostAsync(Batch(1, _ => Event(userId: "failing"))))
+        {
+        }
+
+        var exposed = await host.Client.GetStringAsync("/metrics");
+        var dashboard = await File.ReadAllTextAsync(Path.Combine(RepositoryRoot(), "charts", "dashboards", "platform-ingestion.json"));
+
+        var charted = DashboardSeries().Matches(dashboard).Select(m => m.Value).Distinct().ToList();
+        Assert.NotEmpty(charted);
+        Assert.All(charted, series => Assert.Matches($"(?m)^{series}[{{ ]", exposed));
+    }
+
+    private static string RepositoryRoot()
+    {
+        var directory = new DirectoryInfo(AppContext.BaseDirectory);
+        while (directory is not null && !File.Exists(Path.Combine(directory.FullName, "Platform.sln")))
+        {
+            directory = directory.Parent;
+        }
+
+        return directory?.FullName ?? throw new InvalidOperationException("Platform.sln not found above the test output");
+    }
+
+    [GeneratedRegex(@"(platform_ingest_[a-z_]+|http_server_request_duration_seconds_bucket)")]
+    private static partial Regex DashboardSeries();
 
     [Fact]
     public async Task Tenant_labels_appear_only_when_enabled()

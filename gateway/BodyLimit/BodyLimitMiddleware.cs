@@ -2,6 +2,7 @@ using Microsoft.AspNetCore.Http.Features;
 using Microsoft.Extensions.Options;
 using Platform.Gateway.Hosting;
 using Platform.ServiceDefaults.Contract;
+using Platform.ServiceDefaults.Http;
 
 namespace Platform.Gateway.BodyLimit;
 

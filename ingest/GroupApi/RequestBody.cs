@@ -1,6 +1,7 @@
 using System.Buffers;
 using System.IO.Compression;
 using Microsoft.AspNetCore.Http.Features;
+using Platform.ServiceDefaults.Http;
 
 namespace Platform.Ingest.GroupApi;
 
@@ -101,7 +102,7 @@ internal static class RequestBody
                 ArrayPool<byte>.Shared.Return(buffer);
                 return ("is not valid gzip data", default);
             }
-            catch (CappedStream.CapExceededException)
+            catch (BodyTooLargeException)
             {
                 ArrayPool<byte>.Shared.Return(buffer);
                 return ($"is over {maxBytes} bytes compressed; the limit is {maxBytes} bytes", default);
@@ -122,49 +123,5 @@ internal static class RequestBody
 
             return (null, new PooledBody(buffer, length));
         }
-    }
-
-    /// <summary>A read-only view of a stream that fails once more than the cap has been read.</summary>
-    private sealed class CappedStream(Stream inner, long cap) : Stream
-    {
-        private long _read;
-
-        public override bool CanRead => true;
-
-        public override bool CanSeek => false;
-
-        public override bool CanWrite => false;
-
-        public override long Length => throw new NotSupportedException();
-
-        public override long Position
-        {
-            get => _read;
-            set => throw new NotSupportedException();
-        }
-
-        public override async ValueTask<int> ReadAsync(Memory<byte> buffer, CancellationToken cancellationToken = default)
-        {
-            var read = await inner.ReadAsync(buffer, cancellationToken);
-            _read += read;
-            return _read > cap ? throw new CapExceededException() : read;
-        }
-
-        public override Task<int> ReadAsync(byte[] buffer, int offset, int count, CancellationToken cancellationToken) =>
-            ReadAsync(buffer.AsMemory(offset, count), cancellationToken).AsTask();
-
-        public override int Read(byte[] buffer, int offset, int count) => throw new NotSupportedException("synchronous reads are disabled");
-
-        public override void Flush()
-        {
-        }
-
-        public override long Seek(long offset, SeekOrigin origin) => throw new NotSupportedException();
-
-        public override void SetLength(long value) => throw new NotSupportedException();
-
-        public override void Write(byte[] buffer, int offset, int count) => throw new NotSupportedException();
-
-        internal sealed class CapExceededException() : Exception("compressed body over the cap");
     }
 }

@@ -1,10 +1,13 @@
-namespace Platform.Gateway.BodyLimit;
+namespace Platform.ServiceDefaults.Http;
 
 /// <summary>Thrown by <see cref="CappedStream"/> when a body runs past the cap.</summary>
-internal sealed class BodyTooLargeException(long max) : IOException($"request body exceeds {max} bytes");
+public sealed class BodyTooLargeException(long max) : IOException($"request body exceeds {max} bytes");
 
-/// <summary>A read-only view of a request body that fails as soon as more than <c>max</c> bytes have been read.</summary>
-internal sealed class CappedStream(Stream inner, long max) : Stream
+/// <summary>
+/// A read-only view of a request body that fails as soon as more than <c>max</c> bytes have been read: the gateway
+/// cuts chunked bodies off with it, ingest caps the compressed side of a gzip body.
+/// </summary>
+public sealed class CappedStream(Stream inner, long max) : Stream
 {
     private long _read;
 

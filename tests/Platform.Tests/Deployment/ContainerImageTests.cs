@@ -96,6 +96,17 @@ public sealed class ContainerImageTests
     }
 
     [Fact]
+    public void The_ingest_image_leaves_out_DuckDB_native_libraries_for_other_operating_systems()
+    {
+        // Pruned in the build stage: deleting in the runtime stage would not shrink the layer they were copied in.
+        var build = Dockerfile.Load(Repository.PathOf("Dockerfile.ingest")).Stages[0];
+        var prune = Assert.Single(build.Runs("rm -rf /app/publish/runtimes/"));
+
+        Assert.Contains("runtimes/win-*", prune, StringComparison.Ordinal);
+        Assert.Contains("runtimes/osx*", prune, StringComparison.Ordinal);
+    }
+
+    [Fact]
     public void The_docker_context_leaves_out_build_outputs_and_local_data()
     {
         var ignored = File.ReadAllLines(Repository.PathOf(".dockerignore")).Select(l => l.Trim()).ToHashSet();

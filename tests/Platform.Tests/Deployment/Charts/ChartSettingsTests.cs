@@ -1,0 +1,61 @@
+using System.Text;
+using k8s.Models;
+using Microsoft.Extensions.Configuration;
+using Platform.Gateway.Proxy;
+using Platform.Gateway.RateLimiting;
+using Platform.Ingest.Dedup;
+
+namespace Platform.Tests.Deployment.Charts;
+
+/// <summary>
+/// The settings file a chart renders is read by the service's own configuration binding and checks, so a value the
+/// chart maps to a wrong key or a wrong shape fails here instead of stopping the pods at start.
+/// </summary>
+public sealed class ChartSettingsTests
+{
+    public static TheoryData<string> GatewaySets => new(ValueSets.All.Where(row => (string)row[0] == "gateway").Select(row => (string)row[1]));
+
+    public static TheoryData<string> IngestSets => new(ValueSets.All.Where(row => (string)row[0] == "ingest").Select(row => (string)row[1]));
+
+    [Theory]
+    [MemberData(nameof(GatewaySets))]
+    public async Task The_gateway_settings_pass_the_gateway_proxy_and_rate_limit_checks(string valueSet)
+    {
+        var configuration = await RenderedConfigurationAsync("gateway", valueSet);
+
+        var proxy = new ProxyOptions();
+        configuration.GetSection(ProxyOptions.Section).Bind(proxy);
+        var limits = new RateLimitingOptions();
+        configuration.GetSection(RateLimitingOptions.Section).Bind(limits);
+
+        Assert.NotEmpty(proxy.IngestAddresses);
+        Assert.Empty(proxy.Problems());
+        Assert.Empty(limits.Problems());
+        Assert.Equal("https://auth.example.com/", configuration["Auth:Issuer"]);
+    }
+
+    [Theory]
+    [MemberData(nameof(IngestSets))]
+    public async Task The_ingest_settings_bind_to_the_dedup_and_storage_sections(string valueSet)
+    {
+        var configuration = await RenderedConfigurationAsync("ingest", valueSet);
+
+        var dedup = new DedupOptions();
+        configuration.GetSection(DedupOptions.Section).Bind(dedup);
+
+        Assert.True(dedup.Window > TimeSpan.Zero);
+        Assert.Contains(configuration["Storage:Backend"], new[] { "DuckDb", "ClickHouse" });
+        if (configuration["Storage:Backend"] == "DuckDb")
+        {
+            Assert.Equal("/var/lib/platform/ingest", configuration["Storage:DuckDb:DataDirectory"]);
+        }
+    }
+
+    private static async Task<IConfiguration> RenderedConfigurationAsync(string chart, string valueSet)
+    {
+        var objects = await ChartRenderer.RenderAsync(chart, ValueSets.PathOf(chart, valueSet));
+        var file = Assert.Single(objects.OfType<V1ConfigMap>().Single().Data);
+        var stream = new MemoryStream(Encoding.UTF8.GetBytes(file.Value));
+        return new ConfigurationBuilder().AddJsonStream(stream).Build();
+    }
+}

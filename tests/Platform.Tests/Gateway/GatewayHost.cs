@@ -41,7 +41,9 @@ internal sealed class GatewayHost : WebApplicationFactory<Platform.Gateway.Progr
         // bodies for redirects, which turns a chunked body into one with a Content-Length).
         using var factoryClient = CreateClient();
         Address = factoryClient.BaseAddress!;
-        Client = new HttpClient { BaseAddress = Address };
+        // No trace propagation of its own: the process has OpenTelemetry listeners (the hosts'), and .NET would then
+        // add its own traceparent beside one a test sets, as no real external client does.
+        Client = new HttpClient(new SocketsHttpHandler { ActivityHeadersPropagator = null }) { BaseAddress = Address };
     }
 
     public Uri Address { get; }

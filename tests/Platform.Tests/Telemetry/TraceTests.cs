@@ -23,12 +23,13 @@ public sealed class TraceTests(GatewayFixture fixture) : IClassFixture<GatewayFi
             .AddInMemoryExporter(spans)
             .Build())
         {
-            // The client's own span starts the trace; its context goes out as traceparent.
+            // The client's own span starts the trace; the client sends its context as traceparent, as an SDK would.
             ActivityTraceId traceId;
-            using (var client = ClientSource.StartActivity("client.send", ActivityKind.Internal))
+            using (var client = ClientSource.StartActivity("client.send", ActivityKind.Client))
             {
                 traceId = client!.TraceId;
-                using var response = await GatewayFixture.PostAsync(fixture.Gateway.Client, Batch(2, i => Event(userId: $"traced-{i}")), fixture.Tokens.Valid("traced"));
+                using var response = await GatewayFixture.PostAsync(fixture.Gateway.Client, Batch(2, i => Event(userId: $"traced-{i}")), fixture.Tokens.Valid("traced"),
+                    request => request.Headers.Add("traceparent", $"00-{client.TraceId}-{client.SpanId}-01"));
                 Assert.Equal(HttpStatusCode.OK, response.StatusCode);
             }
 

@@ -56,7 +56,7 @@ internal sealed partial class ClickHouseEventStore : IGroupQueries
             SELECT group_id, trait_key, tupleElement(c, 1) AS v FROM (
                 SELECT group_id, trait_key, argMax(tuple(value_json, cleared), tuple(event_us, event_id)) AS c
                 FROM {_layout.Table("group_traits")}
-                WHERE tenant = {String(tenant)} AND group_id IN ({page})
+                WHERE tenant = {String(tenant)} AND group_id {_layout.In} ({page})
                 GROUP BY group_id, trait_key
             )
             WHERE tupleElement(c, 2) = 0

@@ -19,6 +19,12 @@ internal sealed record ClickHouseLayout(string Database, string? Cluster, string
     public string Storage(string name) => IsCluster ? Table(name + "_local") : Table(name);
 
     public string OnCluster => IsCluster ? " ON CLUSTER " + ClickHouseSql.Identifier(Cluster!) : string.Empty;
+
+    /// <summary>
+    /// IN over a subquery of a Distributed table must be GLOBAL (18.16 refuses double-distributed IN by default); the
+    /// subquery then runs once and its result is sent to every shard.
+    /// </summary>
+    public string In => IsCluster ? "GLOBAL IN" : "IN";
 }
 
 /// <summary>One table: its columns and its MergeTree engine, rendered for either layout.</summary>

@@ -129,16 +129,24 @@ internal sealed partial class RedisDedupStore : IDedupStore, IAsyncDisposable
         // Unconditional: the events are stored, so the marker is true whoever holds the key now (even after our
         // reservation expired during a slow insert); a missing commit would only send the next retry to storage.
         var redisKeys = KeysOf(keys.Span);
-        var database = await DatabaseAsync(cancellationToken);
-        var batch = database.CreateBatch();
-        var sets = new Task[redisKeys.Length];
-        for (var i = 0; i < redisKeys.Length; i++)
+        try
         {
-            sets[i] = batch.StringSetAsync(redisKeys[i], Stored, _window, When.Always);
-        }
+            var database = await DatabaseAsync(cancellationToken);
+            var batch = database.CreateBatch();
+            var sets = new Task[redisKeys.Length];
+            for (var i = 0; i < redisKeys.Length; i++)
+            {
+                sets[i] = batch.StringSetAsync(redisKeys[i], Stored, _window, When.Always);
+            }
 
-        batch.Execute();
-        await Task.WhenAll(sets).WaitAsync(_options.OperationTimeout, cancellationToken);
+            batch.Execute();
+            await Task.WhenAll(sets).WaitAsync(_options.OperationTimeout, cancellationToken);
+        }
+        catch (Exception ex) when (IsRedisFailure(ex))
+        {
+            // The events are stored; a retry that misses the marker reaches storage, which collapses it. One warning per outage.
+            MarkUnavailable(ex);
+        }
     }
 
     public async ValueTask ReleaseAsync(string tenant, ReadOnlyMemory<UInt128> keys, CancellationToken cancellationToken)

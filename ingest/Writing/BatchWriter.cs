@@ -94,11 +94,14 @@ internal sealed partial class BatchWriter : BackgroundService
     private async Task InsertAsync(List<PendingWrite> taken, List<IngestBatch> batches, int events)
     {
         Exception? failure = null;
+        var started = TimeProvider.System.GetTimestamp();
         using (var timeout = new CancellationTokenSource(_options.InsertTimeout))
         {
             try
             {
                 await _store.InsertAsync(batches, timeout.Token);
+                var milliseconds = TimeProvider.System.GetElapsedTime(started).TotalMilliseconds;
+                LogInserted(events, taken.Count, milliseconds);
             }
             catch (Exception ex)
             {
@@ -137,6 +140,10 @@ internal sealed partial class BatchWriter : BackgroundService
             }
         }
     }
+
+    /// <summary>Debug level: one line per insert, for measuring batch sizes under load (perf/IngestLoad's README).</summary>
+    [LoggerMessage(Level = LogLevel.Debug, Message = "Inserted {Events} events from {Requests} requests in {Milliseconds:F1} ms")]
+    private partial void LogInserted(int events, int requests, double milliseconds);
 
     [LoggerMessage(Level = LogLevel.Error, Message = "Insert of {Events} events from {Requests} requests failed; they are answered 503")]
     private partial void LogInsertFailed(Exception ex, int events, int requests);

@@ -13,6 +13,13 @@ public sealed class ClickHouseQueryApiTests(ClickHouseFixture fixture) : QueryAp
     internal override IngestHost CreateHost() => ClickHouseHosts.Create(_fixture.Server);
 }
 
+/// <summary>The end-to-end merge property (random order, random retries), on ClickHouse.</summary>
+[Collection(ClickHouseServerGroup.Name)]
+public sealed class ClickHouseMergePropertyTests(ClickHouseFixture fixture) : MergePropertyTests
+{
+    internal override IngestHost CreateHost() => ClickHouseHosts.Create(fixture.Server);
+}
+
 internal static class ClickHouseHosts
 {
     public static IngestHost Create(ClickHouseServer server, IDictionary<string, string?>? more = null)

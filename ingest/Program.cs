@@ -3,12 +3,19 @@ using Platform.Ingest.Development;
 using Platform.Ingest.GroupApi;
 using Platform.Ingest.Query;
 using Platform.Ingest.Storage;
+using Platform.Ingest.Storage.ClickHouse;
 using Platform.Ingest.Telemetry;
 using Platform.Ingest.Writing;
 using Platform.ServiceDefaults.Auth;
 using Platform.ServiceDefaults.Contract;
 using Platform.ServiceDefaults.Health;
 using Platform.ServiceDefaults.Telemetry;
+
+if (ClickHouseDdlCommand.IsRequested(args))
+{
+    ClickHouseDdlCommand.Print(WebApplication.CreateBuilder(args[1..]).Configuration, Console.Out);
+    return;
+}
 
 var builder = WebApplication.CreateBuilder(args);
 

@@ -3,6 +3,7 @@ using Microsoft.Extensions.Hosting;
 using Microsoft.Extensions.Logging;
 using Microsoft.Extensions.Options;
 using Platform.Ingest.Query;
+using Platform.Ingest.Storage.ClickHouse;
 using Platform.Ingest.Storage.DuckDb;
 
 namespace Platform.Ingest.Storage;
@@ -28,6 +29,11 @@ internal static class StorageExtensions
             .ValidateOnStart();
         services.AddSingleton<IValidateOptions<DuckDbOptions>, DuckDbOptionsValidator>();
 
+        services.AddOptions<ClickHouseOptions>()
+            .Bind(builder.Configuration.GetSection(ClickHouseOptions.SectionName))
+            .ValidateOnStart();
+        services.AddSingleton<IValidateOptions<ClickHouseOptions>, ClickHouseOptionsValidator>();
+
         services.AddSingleton<IEventStore>(CreateStore);
         // Every backend serves the query API too.
         services.AddSingleton(provider => (IGroupQueries)provider.GetRequiredService<IEventStore>());
@@ -47,6 +53,13 @@ internal static class StorageExtensions
                 options.ResolveDatabasePath(environment.ContentRootPath),
                 services.GetService<TimeProvider>() ?? TimeProvider.System,
                 services.GetRequiredService<ILogger<DuckDbEventStore>>());
+        }
+
+        if (string.Equals(backend, StorageBackends.ClickHouse, StringComparison.OrdinalIgnoreCase))
+        {
+            return new ClickHouseEventStore(
+                services.GetRequiredService<IOptions<ClickHouseOptions>>().Value,
+                services.GetRequiredService<ILogger<ClickHouseEventStore>>());
         }
 
         throw new InvalidOperationException($"Storage backend '{backend}' has no implementation in this build.");

@@ -7,7 +7,7 @@ internal sealed class StorageOptions
 {
     public const string SectionName = "Storage";
 
-    /// <summary>The backend's name: "DuckDb" (embedded, the default). Matched case-insensitively.</summary>
+    /// <summary>The backend's name: "DuckDb" (embedded, the default) or "ClickHouse" (production). Matched case-insensitively.</summary>
     public string Backend { get; set; } = StorageBackends.DuckDb;
 }
 
@@ -16,8 +16,10 @@ internal static class StorageBackends
 {
     public const string DuckDb = "DuckDb";
 
-    /// <summary>Every backend this build can run. ClickHouse joins the list when its store exists.</summary>
-    public static IReadOnlyList<string> Supported { get; } = [DuckDb];
+    public const string ClickHouse = "ClickHouse";
+
+    /// <summary>Every backend this build can run.</summary>
+    public static IReadOnlyList<string> Supported { get; } = [DuckDb, ClickHouse];
 
     public static bool IsSupported(string? backend) =>
         backend is not null && Supported.Contains(backend, StringComparer.OrdinalIgnoreCase);

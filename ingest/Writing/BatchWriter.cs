@@ -119,6 +119,8 @@ internal sealed partial class BatchWriter : BackgroundService
             try
             {
                 await _store.InsertAsync(batches, timeout.Token);
+                var milliseconds = Stopwatch.GetElapsedTime(started).TotalMilliseconds;
+                LogInserted(events, taken.Count, milliseconds);
             }
             catch (Exception ex)
             {
@@ -165,6 +167,10 @@ internal sealed partial class BatchWriter : BackgroundService
             }
         }
     }
+
+    /// <summary>Debug level: one line per insert, for measuring batch sizes under load (perf/IngestLoad's README).</summary>
+    [LoggerMessage(Level = LogLevel.Debug, Message = "Inserted {Events} events from {Requests} requests in {Milliseconds:F1} ms")]
+    private partial void LogInserted(int events, int requests, double milliseconds);
 
     [LoggerMessage(Level = LogLevel.Error, Message = "Insert of {Events} events from {Requests} requests failed; they are answered 503")]
     private partial void LogInsertFailed(Exception ex, int events, int requests);

@@ -77,6 +77,19 @@ internal sealed class RedisServer : IDisposable
         }
     }
 
+    /// <summary>Every key in the server, as raw bytes (for tests of the key layout).</summary>
+    public async Task<byte[][]> KeysAsync()
+    {
+        await using var connection = await StackExchange.Redis.ConnectionMultiplexer.ConnectAsync(ConnectionString);
+        var keys = new List<byte[]>();
+        await foreach (var key in connection.GetServer(ConnectionString).KeysAsync())
+        {
+            keys.Add((byte[])key!);
+        }
+
+        return [.. keys];
+    }
+
     public void Dispose()
     {
         Stop();

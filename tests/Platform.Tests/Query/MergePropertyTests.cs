@@ -12,8 +12,11 @@ namespace Platform.Tests.Query;
 /// The merge rule as a property, end to end: for random trait updates delivered in random order, split into random
 /// requests, with random retries, the profile the query API serves equals a reference fold by (timestamp, event id).
 /// </summary>
-public sealed class MergePropertyTests
+public class MergePropertyTests
 {
+    /// <summary>The service under test; a backend other than the default derives and overrides this.</summary>
+    internal virtual IngestHost CreateHost() => new();
+
     private static readonly string[] Keys = ["plan", "region", "seats"];
     private static readonly string?[] Values = ["\"a\"", "\"b\"", "7", null];
 
@@ -41,7 +44,7 @@ public sealed class MergePropertyTests
     [Fact]
     public async Task The_profile_equals_the_reference_fold_whatever_the_arrival_order_and_retries()
     {
-        using var host = new IngestHost();
+        using var host = CreateHost();
         var parser = ParserFixture.Create();
         var scenario = 0;
 

@@ -1,0 +1,31 @@
+namespace Platform.Ingest.Storage.ClickHouse;
+
+/// <summary>
+/// <c>dotnet run --project ingest -- clickhouse-ddl [--Storage:ClickHouse:Cluster=name ...]</c>: prints the ClickHouse
+/// schema this build creates, for the configured database and layout (one server, or Replicated tables behind
+/// Distributed tables ON CLUSTER), and exits. Operators review it, or run it by hand where the service may not run DDL.
+/// </summary>
+internal static class ClickHouseDdlCommand
+{
+    public const string Name = "clickhouse-ddl";
+
+    public static bool IsRequested(string[] args) => args.Length > 0 && args[0] == Name;
+
+    public static void Print(IConfiguration configuration, TextWriter output)
+    {
+        var options = new ClickHouseOptions();
+        configuration.GetSection(ClickHouseOptions.SectionName).Bind(options);
+        if (!ClickHouseSql.IsPlainIdentifier(options.Database) ||
+            (!string.IsNullOrWhiteSpace(options.Cluster) && !ClickHouseSql.IsPlainIdentifier(options.Cluster)))
+        {
+            throw new InvalidOperationException("Storage:ClickHouse:Database and Storage:ClickHouse:Cluster must be plain identifiers (ASCII letters, digits, '_').");
+        }
+
+        foreach (var statement in ClickHouseSchema.AllStatements(options.Layout))
+        {
+            output.Write(statement);
+            output.WriteLine(";");
+            output.WriteLine();
+        }
+    }
+}

@@ -1,0 +1,271 @@
+using System.Globalization;
+using System.Text;
+using Platform.Ingest.GroupApi;
+using Platform.Ingest.Query;
+using static Platform.Ingest.Storage.ClickHouse.ClickHouseSql;
+
+namespace Platform.Ingest.Storage.ClickHouse;
+
+/// <summary>
+/// The query API on ClickHouse. Current values are computed at read time from <c>group_traits</c> with
+/// <c>argMax((value_json, cleared), (event_us, event_id))</c> per (group, trait), for the trait keys a query needs only;
+/// memberships merge the min/max states of <c>group_members</c> / <c>user_groups</c>. Every query filters on the tenant
+/// first, and no aggregate can count a not-yet-merged duplicate twice (argMax, min, max, uniqExact, GROUP BY event id).
+/// 18.16 has neither WITH subqueries nor query parameters: subqueries are nested, literals come from <see cref="ClickHouseSql"/>.
+/// Aliases never reuse a column name (18.16 then mixes the alias into other aggregates).
+/// </summary>
+internal sealed partial class ClickHouseEventStore : IGroupQueries
+{
+    public async Task<GroupProfile?> GetGroupAsync(string tenant, string groupId, CancellationToken cancellationToken)
+    {
+        var rows = await QueryAsync($"""
+            SELECT count() AS members, min(f) AS first_us, max(l) AS last_us FROM (
+                SELECT user_id, minMerge(first_seen) AS f, maxMerge(last_seen) AS l
+                FROM {_layout.Table("group_members")}
+                WHERE tenant = {String(tenant)} AND group_id = {String(groupId)}
+                GROUP BY user_id
+            )
+            FORMAT JSONEachRow
+            """, cancellationToken);
+        var members = Int(rows[0], "members");
+        if (members == 0)
+        {
+            return null;
+        }
+
+        var traits = await ReadCurrentTraitsAsync(tenant, groupId, cancellationToken);
+        return new GroupProfile(groupId, traits, members, Int(rows[0], "first_us"), Int(rows[0], "last_us"));
+    }
+
+    public Task<IReadOnlyList<MembershipRow>> GetGroupUsersAsync(string tenant, string groupId, string? afterUserId, int limit, CancellationToken cancellationToken) =>
+        ReadMembershipsAsync("group_members", "user_id", "group_id", tenant, groupId, afterUserId, limit, cancellationToken);
+
+    public Task<IReadOnlyList<MembershipRow>> GetUserGroupsAsync(string tenant, string userId, string? afterGroupId, int limit, CancellationToken cancellationToken) =>
+        ReadMembershipsAsync("user_groups", "group_id", "user_id", tenant, userId, afterGroupId, limit, cancellationToken);
+
+    public async Task<IReadOnlyList<GroupRow>> FindGroupsAsync(
+        string tenant, IReadOnlyList<TraitFilter> filters, string? afterGroupId, int limit, CancellationToken cancellationToken)
+    {
+        var page = $"""
+            SELECT group_id FROM ({CurrentValues(tenant, KeysOf(filters, KnownTraits.GroupType), afterGroupId)})
+            GROUP BY group_id
+            HAVING {Selection(filters)}
+            ORDER BY group_id LIMIT {Number(limit)}
+            """;
+        var rows = await QueryAsync($"""
+            SELECT group_id, trait_key, tupleElement(c, 1) AS v FROM (
+                SELECT group_id, trait_key, argMax(tuple(value_json, cleared), tuple(event_us, event_id)) AS c
+                FROM {_layout.Table("group_traits")}
+                WHERE tenant = {String(tenant)} AND group_id {_layout.In} ({page})
+                GROUP BY group_id, trait_key
+            )
+            WHERE tupleElement(c, 2) = 0
+            ORDER BY group_id, trait_key
+            FORMAT JSONEachRow
+            """, cancellationToken);
+        var groups = new List<GroupRow>();
+        Dictionary<string, string>? traits = null;
+        string? previous = null;
+        foreach (var row in rows)
+        {
+            var groupId = Str(row, "group_id");
+            if (groupId != previous)
+            {
+                previous = groupId;
+                traits = new Dictionary<string, string>(StringComparer.Ordinal);
+                groups.Add(new GroupRow(groupId, traits));
+            }
+
+            traits!.Add(Str(row, "trait_key"), Str(row, "v"));
+        }
+
+        return groups;
+    }
+
+    public async Task<TraitCounts> CountGroupsByTraitAsync(
+        string tenant, string traitKey, IReadOnlyList<TraitFilter> filters, int top, CancellationToken cancellationToken)
+    {
+        var key = String(traitKey);
+        var selected = $"""
+            SELECT group_id,
+                   anyIf(v, trait_key = {key} AND cl = 0) AS trait_value,
+                   countIf(trait_key = {key} AND cl = 0) AS has_value
+            FROM ({CurrentValues(tenant, KeysOf(filters, KnownTraits.GroupType, traitKey), afterGroupId: null)})
+            GROUP BY group_id
+            HAVING {Selection(filters)}
+            """;
+        var totals = await QueryAsync($"""
+            SELECT count() AS selected_groups, countIf(has_value > 0) AS with_value FROM ({selected})
+            FORMAT JSONEachRow
+            """, cancellationToken);
+        var buckets = new List<TraitBucket>();
+        foreach (var row in await QueryAsync($"""
+            SELECT trait_value, count() AS group_count FROM ({selected})
+            WHERE has_value > 0
+            GROUP BY trait_value
+            ORDER BY group_count DESC, trait_value
+            LIMIT {Number(top)}
+            FORMAT JSONEachRow
+            """, cancellationToken))
+        {
+            buckets.Add(new TraitBucket(Str(row, "trait_value"), Int(row, "group_count")));
+        }
+
+        long listed = 0;
+        foreach (var bucket in buckets)
+        {
+            listed += bucket.Groups;
+        }
+
+        var selectedGroups = Int(totals[0], "selected_groups");
+        var withValue = Int(totals[0], "with_value");
+        return new TraitCounts(buckets, withValue - listed, selectedGroups - withValue);
+    }
+
+    public async Task<IReadOnlyList<TraitChange>> GetTraitHistoryAsync(
+        string tenant, string groupId, string traitKey, HistoryPosition? after, int limit, CancellationToken cancellationToken)
+    {
+        var position = after is { } p
+            ? $"AND (event_us > {Number(p.TimestampMicros)} OR (event_us = {Number(p.TimestampMicros)} AND event_id > {String(p.EventId)}))"
+            : string.Empty;
+        // One row per event id: a duplicate not yet merged has the same (event_us, event_id).
+        var rows = await QueryAsync($"""
+            SELECT any(value_json) AS v, any(cleared) AS cl, event_us, event_id
+            FROM {_layout.Table("group_traits")}
+            WHERE tenant = {String(tenant)} AND group_id = {String(groupId)} AND trait_key = {String(traitKey)} {position}
+            GROUP BY event_us, event_id
+            ORDER BY event_us, event_id
+            LIMIT {Number(limit)}
+            FORMAT JSONEachRow
+            """, cancellationToken);
+        var changes = new List<TraitChange>(rows.Count);
+        foreach (var row in rows)
+        {
+            changes.Add(new TraitChange(Int(row, "cl") != 0 ? null : Str(row, "v"), Int(row, "event_us"), Str(row, "event_id")));
+        }
+
+        return changes;
+    }
+
+    /// <summary>
+    /// (group_id, trait_key, v, cl): the current value of each listed key per group of the tenant after the cursor;
+    /// <c>cl = 1</c> when the latest change cleared the trait (then <c>v</c> is '').
+    /// </summary>
+    private string CurrentValues(string tenant, IEnumerable<string> keys, string? afterGroupId) => $"""
+        SELECT group_id, trait_key, tupleElement(c, 1) AS v, tupleElement(c, 2) AS cl FROM (
+            SELECT group_id, trait_key, argMax(tuple(value_json, cleared), tuple(event_us, event_id)) AS c
+            FROM {_layout.Table("group_traits")}
+            WHERE tenant = {String(tenant)} AND group_id > {String(afterGroupId ?? string.Empty)}
+              AND trait_key IN ({Strings(keys.Distinct(StringComparer.Ordinal))})
+            GROUP BY group_id, trait_key
+        )
+        """;
+
+    private static IEnumerable<string> KeysOf(IReadOnlyList<TraitFilter> filters, params string[] more)
+    {
+        foreach (var filter in filters)
+        {
+            yield return filter.Key;
+        }
+
+        foreach (var key in more)
+        {
+            yield return key;
+        }
+    }
+
+    /// <summary>
+    /// HAVING over one group's current values: it has a group_type, and for every filter a value of that key matching it.
+    /// Array values match an equality operand they hold: inside canonical JSON an unescaped <c>,"x",</c> can only be an
+    /// element boundary, because every quote inside a string is escaped.
+    /// </summary>
+    private static string Selection(IReadOnlyList<TraitFilter> filters)
+    {
+        var sql = new StringBuilder($"countIf(trait_key = {String(KnownTraits.GroupType)} AND cl = 0) > 0");
+        foreach (var filter in filters)
+        {
+            string condition;
+            switch (filter.Operator)
+            {
+                case FilterOperator.Equals:
+                    var alternatives = new List<string>();
+                    foreach (var operand in filter.JsonOperands)
+                    {
+                        alternatives.Add($"v = {String(operand)}");
+                        alternatives.Add(
+                            $"(substring(v, 1, 1) = '[' AND position(concat(',', substring(v, 2, length(v) - 2), ','), {String("," + operand + ",")}) > 0)");
+                    }
+
+                    condition = "(" + string.Join(" OR ", alternatives) + ")";
+                    break;
+                case FilterOperator.Prefix:
+                    var prefix = filter.JsonOperands[0];
+                    // substring counts bytes, as does the prefix's UTF-8 length.
+                    condition = $"substring(v, 1, {Number(Encoding.UTF8.GetByteCount(prefix))}) = {String(prefix)}";
+                    break;
+                default:
+                    if (!double.IsFinite(filter.Number))
+                    {
+                        condition = "0";
+                        break;
+                    }
+
+                    var comparison = filter.Operator switch
+                    {
+                        FilterOperator.GreaterThan => ">",
+                        FilterOperator.GreaterOrEqual => ">=",
+                        FilterOperator.LessThan => "<",
+                        _ => "<=",
+                    };
+                    condition = $"ifNull(toFloat64OrNull(v) {comparison} {Number(filter.Number)}, 0)";
+                    break;
+            }
+
+            sql.Append(CultureInfo.InvariantCulture, $"\n   AND countIf(trait_key = {String(filter.Key)} AND cl = 0 AND {condition}) > 0");
+        }
+
+        return sql.ToString();
+    }
+
+    private async Task<IReadOnlyList<MembershipRow>> ReadMembershipsAsync(
+        string table, string listed, string by, string tenant, string id, string? after, int limit, CancellationToken cancellationToken)
+    {
+        var rows = await QueryAsync($"""
+            SELECT {listed}, minMerge(first_seen) AS f, maxMerge(last_seen) AS l
+            FROM {_layout.Table(table)}
+            WHERE tenant = {String(tenant)} AND {by} = {String(id)} AND {listed} > {String(after ?? string.Empty)}
+            GROUP BY {listed}
+            ORDER BY {listed}
+            LIMIT {Number(limit)}
+            FORMAT JSONEachRow
+            """, cancellationToken);
+        var memberships = new List<MembershipRow>(rows.Count);
+        foreach (var row in rows)
+        {
+            memberships.Add(new MembershipRow(Str(row, listed), Int(row, "f"), Int(row, "l")));
+        }
+
+        return memberships;
+    }
+
+    private async Task<Dictionary<string, string>> ReadCurrentTraitsAsync(string tenant, string groupId, CancellationToken cancellationToken)
+    {
+        var rows = await QueryAsync($"""
+            SELECT trait_key, tupleElement(c, 1) AS v FROM (
+                SELECT trait_key, argMax(tuple(value_json, cleared), tuple(event_us, event_id)) AS c
+                FROM {_layout.Table("group_traits")}
+                WHERE tenant = {String(tenant)} AND group_id = {String(groupId)}
+                GROUP BY trait_key
+            )
+            WHERE tupleElement(c, 2) = 0
+            FORMAT JSONEachRow
+            """, cancellationToken);
+        var traits = new Dictionary<string, string>(StringComparer.Ordinal);
+        foreach (var row in rows)
+        {
+            traits.Add(Str(row, "trait_key"), Str(row, "v"));
+        }
+
+        return traits;
+    }
+}

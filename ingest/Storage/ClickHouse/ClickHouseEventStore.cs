@@ -1,0 +1,237 @@
+using System.Globalization;
+using System.Text.Json;
+using ClickHouse.Driver;
+using ClickHouse.Driver.Compression;
+using Microsoft.Extensions.Logging;
+
+namespace Platform.Ingest.Storage.ClickHouse;
+
+/// <summary>
+/// The production backend: ClickHouse over HTTP with the official driver. One long-lived client (it pools HTTP
+/// connections). Inserts use RowBinary (<c>InsertBinaryAsync</c>) with explicit column types, so no schema probe is
+/// sent (18.16 lacks the format it uses); reads use <c>FORMAT JSONEachRow</c>, the one read path that works on 18.16.
+/// Every value in SQL text goes through <see cref="ClickHouseSql"/>.
+/// </summary>
+/// <remarks>
+/// ClickHouse has no transactions across tables. An insert writes the trait rows first and the event rows (which feed
+/// the membership views) last, so an event counts as stored only once all its rows are in. When an insert fails the
+/// request is answered 503 and its retry writes the rows again; whatever the failed attempt left behind is collapsed
+/// with the retry's copy, so nothing counts twice.
+/// </remarks>
+internal sealed partial class ClickHouseEventStore : IEventStore, IDisposable
+{
+    private static readonly TimeSpan HealthTimeout = TimeSpan.FromSeconds(2);
+
+    private static readonly string[] EventColumns =
+        ["tenant", "event_id", "message_id", "group_id", "user_id", "event_us", "group_type", "traits_json", "context_json", "received_us"];
+
+    private static readonly Dictionary<string, string> EventColumnTypes = new(StringComparer.Ordinal)
+    {
+        ["tenant"] = "String",
+        ["event_id"] = "String",
+        ["message_id"] = "Nullable(String)",
+        ["group_id"] = "String",
+        ["user_id"] = "String",
+        ["event_us"] = "UInt64",
+        ["group_type"] = "String",
+        ["traits_json"] = "String",
+        ["context_json"] = "Nullable(String)",
+        ["received_us"] = "UInt64",
+    };
+
+    private static readonly string[] TraitColumns = ["tenant", "group_id", "trait_key", "event_us", "event_id", "value_json", "cleared"];
+
+    private static readonly Dictionary<string, string> TraitColumnTypes = new(StringComparer.Ordinal)
+    {
+        ["tenant"] = "String",
+        ["group_id"] = "String",
+        ["trait_key"] = "String",
+        ["event_us"] = "UInt64",
+        ["event_id"] = "String",
+        ["value_json"] = "String",
+        ["cleared"] = "UInt8",
+    };
+
+    private readonly ClickHouseClient _client;
+    private readonly ClickHouseOptions _options;
+    private readonly ClickHouseLayout _layout;
+    private readonly ILogger<ClickHouseEventStore> _logger;
+
+    public ClickHouseEventStore(ClickHouseOptions options, ILogger<ClickHouseEventStore> logger)
+    {
+        ArgumentNullException.ThrowIfNull(options);
+        _options = options;
+        _layout = options.Layout;
+        _logger = logger;
+        _client = new ClickHouseClient(options.CreateSettings());
+    }
+
+    internal ClickHouseLayout Layout => _layout;
+
+    public async Task InitializeAsync(CancellationToken cancellationToken)
+    {
+        await ExecuteAsync(ClickHouseSchema.CreateDatabase(_layout), cancellationToken);
+        await ExecuteAsync(ClickHouseSchema.CreateMigrationsTable(_layout), cancellationToken);
+        var applied = new HashSet<int>();
+        foreach (var row in await QueryAsync(ClickHouseSchema.SelectAppliedVersions(_layout), cancellationToken))
+        {
+            applied.Add((int)Int(row, "version"));
+        }
+
+        if (applied.Count > 0 && applied.Max() > ClickHouseSchema.LatestVersion)
+        {
+            throw new InvalidOperationException(
+                $"The ClickHouse database {_layout.Database} has schema version {applied.Max()}, newer than this build knows " +
+                $"({ClickHouseSchema.LatestVersion}). Run a newer build or point Storage:ClickHouse:Database elsewhere.");
+        }
+
+        foreach (var migration in ClickHouseSchema.Migrations)
+        {
+            if (applied.Contains(migration.Version))
+            {
+                continue;
+            }
+
+            // Every statement is IF NOT EXISTS: a start that dies half-way is completed by the next one.
+            foreach (var statement in migration.Statements(_layout))
+            {
+                await ExecuteAsync(statement, cancellationToken);
+            }
+
+            await ExecuteAsync(ClickHouseSchema.RecordMigration(_layout, migration), cancellationToken);
+            LogMigrationApplied(migration.Version, migration.Description, _layout.Database);
+        }
+    }
+
+    public async Task InsertAsync(IReadOnlyList<IngestBatch> batches, CancellationToken cancellationToken)
+    {
+        ArgumentNullException.ThrowIfNull(batches);
+        var events = new List<object?[]>();
+        var traits = new List<object?[]>();
+        var seen = new HashSet<(string Tenant, string EventId)>();
+        foreach (var batch in batches)
+        {
+            foreach (var groupEvent in batch.Events)
+            {
+                // Within one call the first occurrence wins, as on every backend.
+                if (!seen.Add((batch.Tenant, groupEvent.EventId)))
+                {
+                    continue;
+                }
+
+                var eventUs = checked((ulong)groupEvent.TimestampMicros);
+                events.Add([
+                    batch.Tenant, groupEvent.EventId, groupEvent.MessageId, groupEvent.GroupId, groupEvent.UserId, eventUs,
+                    groupEvent.GroupType, groupEvent.TraitsJson, groupEvent.ContextJson, checked((ulong)batch.ReceivedAtMicros),
+                ]);
+                foreach (var trait in groupEvent.Traits)
+                {
+                    traits.Add([
+                        batch.Tenant, groupEvent.GroupId, trait.Key, eventUs, groupEvent.EventId,
+                        trait.Json ?? string.Empty, trait.Json is null ? (byte)1 : (byte)0,
+                    ]);
+                }
+            }
+        }
+
+        if (events.Count == 0)
+        {
+            return;
+        }
+
+        // Trait rows first: the event rows (and the memberships their views derive) make the event visible as stored.
+        if (traits.Count > 0)
+        {
+            await _client.InsertBinaryAsync(_layout.Table(ClickHouseSchema.GroupTraits.Name), TraitColumns, traits, InsertOptions(TraitColumnTypes), cancellationToken);
+        }
+
+        await _client.InsertBinaryAsync(_layout.Table(ClickHouseSchema.Events.Name), EventColumns, events, InsertOptions(EventColumnTypes), cancellationToken);
+    }
+
+    public async Task<bool> IsHealthyAsync(CancellationToken cancellationToken)
+    {
+        try
+        {
+            var rows = await QueryAsync("SELECT 1 AS ok FORMAT JSONEachRow", cancellationToken).WaitAsync(HealthTimeout, cancellationToken);
+            return rows.Count == 1;
+        }
+#pragma warning disable CA1031 // A health probe reports any failure as "not healthy".
+        catch (Exception exception) when (!cancellationToken.IsCancellationRequested)
+#pragma warning restore CA1031
+        {
+            LogUnhealthy(exception);
+            return false;
+        }
+    }
+
+    public async Task<StoredCounts> CountAsync(string tenant, CancellationToken cancellationToken)
+    {
+        ArgumentNullException.ThrowIfNull(tenant);
+        var t = ClickHouseSql.String(tenant);
+        var rows = await QueryAsync($"""
+            SELECT
+                (SELECT uniqExact(event_id) FROM {_layout.Table("events")} WHERE tenant = {t}) AS stored_events,
+                (SELECT uniqExact(event_id, trait_key) FROM {_layout.Table("group_traits")} WHERE tenant = {t}) AS stored_trait_rows,
+                (SELECT count() FROM (SELECT group_id, user_id FROM {_layout.Table("group_members")} WHERE tenant = {t} GROUP BY group_id, user_id)) AS stored_memberships
+            FORMAT JSONEachRow
+            """, cancellationToken);
+        var row = rows[0];
+        return new StoredCounts(Int(row, "stored_events"), Int(row, "stored_trait_rows"), Int(row, "stored_memberships"));
+    }
+
+    public async Task<IReadOnlyDictionary<string, string>> GetCurrentTraitsAsync(string tenant, string groupId, CancellationToken cancellationToken)
+    {
+        ArgumentNullException.ThrowIfNull(tenant);
+        ArgumentNullException.ThrowIfNull(groupId);
+        return await ReadCurrentTraitsAsync(tenant, groupId, cancellationToken);
+    }
+
+    public void Dispose() => _client.Dispose();
+
+    private global::ClickHouse.Driver.InsertOptions InsertOptions(Dictionary<string, string> columnTypes) =>
+        new()
+        {
+            ColumnTypes = columnTypes,
+            // 18.16 knows no zstd (the driver's default); gzip when asked, else plain bodies.
+            Compressor = _options.CompressInserts ? new GZipCompressor(System.IO.Compression.CompressionLevel.Fastest, 64 * 1024) : null,
+            BatchSize = _options.InsertBlockRows,
+            MaxDegreeOfParallelism = 1,
+            // A Distributed insert is acknowledged before it reaches the shards unless it is synchronous.
+            CustomSettings = _layout.IsCluster ? new Dictionary<string, object> { ["insert_distributed_sync"] = 1 } : null,
+        };
+
+    private Task<int> ExecuteAsync(string sql, CancellationToken cancellationToken) =>
+        _client.ExecuteNonQueryAsync(sql, null, null, cancellationToken);
+
+    /// <summary>Runs a query ending in FORMAT JSONEachRow and returns its rows.</summary>
+    private async Task<List<JsonElement>> QueryAsync(string sql, CancellationToken cancellationToken)
+    {
+        using var result = await _client.ExecuteRawResultAsync(sql, null, cancellationToken);
+        var text = await result.ReadAsStringAsync();
+        var rows = new List<JsonElement>();
+        foreach (var line in text.Split('\n', StringSplitOptions.RemoveEmptyEntries))
+        {
+            using var document = JsonDocument.Parse(line);
+            rows.Add(document.RootElement.Clone());
+        }
+
+        return rows;
+    }
+
+    /// <summary>64-bit integers arrive quoted (output_format_json_quote_64bit_integers), smaller ones as numbers.</summary>
+    private static long Int(JsonElement row, string column)
+    {
+        var value = row.GetProperty(column);
+        return value.ValueKind == JsonValueKind.String
+            ? long.Parse(value.GetString()!, NumberStyles.Integer, CultureInfo.InvariantCulture)
+            : value.GetInt64();
+    }
+
+    private static string Str(JsonElement row, string column) => row.GetProperty(column).GetString()!;
+
+    [LoggerMessage(Level = LogLevel.Information, Message = "Applied ClickHouse migration {Version} ({Description}) to database {Database}")]
+    private partial void LogMigrationApplied(int version, string description, string database);
+
+    [LoggerMessage(Level = LogLevel.Warning, Message = "ClickHouse health check failed")]
+    private partial void LogUnhealthy(Exception exception);
+}

@@ -1,0 +1,205 @@
+using Microsoft.Extensions.Logging.Abstractions;
+using Microsoft.Extensions.Options;
+using Platform.Ingest.Dedup;
+using Platform.Tests.Gateway;
+
+namespace Platform.Tests.Dedup;
+
+/// <summary>The Redis dedup store against a real redis-server on a free loopback port (started and stopped here).</summary>
+public sealed class RedisDedupStoreTests : IAsyncLifetime
+{
+    private RedisServer _redis = null!;
+    private readonly List<RedisDedupStore> _stores = [];
+
+    public async Task InitializeAsync() => _redis = await RedisServer.StartAsync();
+
+    public async Task DisposeAsync()
+    {
+        foreach (var store in _stores)
+        {
+            await store.DisposeAsync();
+        }
+
+        _redis.Dispose();
+    }
+
+    private async Task<RedisDedupStore> CreateAsync(Action<DedupOptions>? adjust = null)
+    {
+        var options = new DedupOptions { Backend = DedupBackends.Redis, InFlightWait = TimeSpan.FromSeconds(5) };
+        options.Redis.ConnectionString = _redis.ConnectionString;
+        adjust?.Invoke(options);
+        var store = new RedisDedupStore(Options.Create(options), TimeProvider.System, NullLogger<RedisDedupStore>.Instance);
+        _stores.Add(store);
+        await store.ConnectAsync(CancellationToken.None);
+        return store;
+    }
+
+    private static async Task<bool[]> ReserveAsync(RedisDedupStore store, params UInt128[] keys)
+    {
+        var results = new bool[keys.Length];
+        await store.ReserveAsync("acme", keys, results, CancellationToken.None);
+        return results;
+    }
+
+    private static ValueTask CommitAsync(RedisDedupStore store, params UInt128[] keys) => store.CommitAsync("acme", keys, CancellationToken.None);
+
+    private static ValueTask ReleaseAsync(RedisDedupStore store, params UInt128[] keys) => store.ReleaseAsync("acme", keys, CancellationToken.None);
+
+    [Fact]
+    public async Task A_new_key_is_reserved()
+    {
+        Assert.Equal(new[] { true, true }, await ReserveAsync(await CreateAsync(), 1, 2));
+    }
+
+    [Fact]
+    public async Task A_committed_key_is_a_duplicate()
+    {
+        var store = await CreateAsync();
+        await ReserveAsync(store, 1);
+        await CommitAsync(store, 1);
+
+        Assert.Equal(new[] { false, true }, await ReserveAsync(store, 1, 2));
+    }
+
+    [Fact]
+    public async Task A_released_key_can_be_reserved_again()
+    {
+        var store = await CreateAsync();
+        await ReserveAsync(store, 1);
+        await ReleaseAsync(store, 1);
+
+        Assert.Equal(new[] { true }, await ReserveAsync(store, 1));
+    }
+
+    [Fact]
+    public async Task A_committed_key_is_forgotten_after_the_window()
+    {
+        var store = await CreateAsync(o => (o.Window, o.Redis.ReservationTtl) = (TimeSpan.FromSeconds(1), TimeSpan.FromSeconds(1)));
+        await ReserveAsync(store, 1);
+        await CommitAsync(store, 1);
+        Assert.Equal(new[] { false }, await ReserveAsync(store, 1));
+
+        await Task.Delay(TimeSpan.FromMilliseconds(1300));
+
+        Assert.Equal(new[] { true }, await ReserveAsync(store, 1));
+    }
+
+    [Fact]
+    public async Task A_reservation_never_committed_expires_so_a_crash_does_not_block_the_retry()
+    {
+        var crashed = await CreateAsync(o => o.Redis.ReservationTtl = TimeSpan.FromSeconds(1));
+        var other = await CreateAsync(o => o.InFlightWait = TimeSpan.FromSeconds(5));
+        await ReserveAsync(crashed, 7);
+
+        Assert.Equal(new[] { true }, await ReserveAsync(other, 7));
+    }
+
+    [Fact]
+    public async Task A_second_instance_sees_the_first_instances_commit_as_a_duplicate()
+    {
+        var first = await CreateAsync();
+        var second = await CreateAsync();
+        await ReserveAsync(first, 1, 2);
+        await CommitAsync(first, 1, 2);
+
+        Assert.Equal(new[] { false, false, true }, await ReserveAsync(second, 1, 2, 3));
+    }
+
+    [Fact]
+    public async Task A_key_in_flight_elsewhere_waits_for_its_commit_and_is_then_a_duplicate()
+    {
+        var first = await CreateAsync();
+        var second = await CreateAsync();
+        await ReserveAsync(first, 5);
+
+        var waiting = ReserveAsync(second, 5);
+        await Task.Delay(200);
+        Assert.False(waiting.IsCompleted);
+        await CommitAsync(first, 5);
+
+        Assert.Equal(new[] { false }, await waiting);
+    }
+
+    [Fact]
+    public async Task A_key_in_flight_elsewhere_is_reserved_after_its_release()
+    {
+        var first = await CreateAsync();
+        var second = await CreateAsync();
+        await ReserveAsync(first, 5);
+
+        var waiting = ReserveAsync(second, 5);
+        await Task.Delay(100);
+        await ReleaseAsync(first, 5);
+
+        Assert.Equal(new[] { true }, await waiting);
+    }
+
+    [Fact]
+    public async Task A_key_in_flight_elsewhere_for_longer_than_the_wait_is_unavailable()
+    {
+        var first = await CreateAsync();
+        var second = await CreateAsync(o => o.InFlightWait = TimeSpan.FromMilliseconds(300));
+        await ReserveAsync(first, 5);
+
+        await Assert.ThrowsAsync<DedupUnavailableException>(() => ReserveAsync(second, 5));
+    }
+
+    [Fact]
+    public async Task A_release_never_drops_another_instances_reservation()
+    {
+        var first = await CreateAsync();
+        var second = await CreateAsync(o => o.InFlightWait = TimeSpan.FromMilliseconds(200));
+        await ReserveAsync(first, 9);
+
+        await ReleaseAsync(second, 9);
+
+        await Assert.ThrowsAsync<DedupUnavailableException>(() => ReserveAsync(second, 9));
+    }
+
+    [Fact]
+    public async Task A_release_never_drops_a_commit()
+    {
+        var store = await CreateAsync();
+        await ReserveAsync(store, 3);
+        await CommitAsync(store, 3);
+
+        await ReleaseAsync(store, 3);
+
+        Assert.Equal(new[] { false }, await ReserveAsync(store, 3));
+    }
+
+    [Fact]
+    public async Task Keys_are_the_prefix_and_sixteen_raw_bytes()
+    {
+        var store = await CreateAsync(o => o.Redis.KeyPrefix = "d:");
+        await ReserveAsync(store, UInt128.MaxValue);
+        await CommitAsync(store, UInt128.MaxValue);
+
+        var keys = await _redis.KeysAsync();
+        var key = Assert.Single(keys);
+        Assert.Equal(2 + 16, key.Length);
+        Assert.Equal("d:"u8.ToArray(), key[..2]);
+    }
+
+    [Fact]
+    public async Task With_redis_down_the_storage_backstop_treats_every_key_as_new()
+    {
+        var store = await CreateAsync();
+        await ReserveAsync(store, 1);
+        await CommitAsync(store, 1);
+        _redis.Stop();
+
+        Assert.Equal(new[] { true, true }, await ReserveAsync(store, 1, 2));
+        Assert.False(await store.PingAsync(CancellationToken.None));
+        await ReleaseAsync(store, 1, 2);
+    }
+
+    [Fact]
+    public async Task With_redis_down_and_reject_configured_a_reservation_is_unavailable()
+    {
+        var store = await CreateAsync(o => o.Redis.OnUnavailable = RedisUnavailableMode.Reject);
+        _redis.Stop();
+
+        await Assert.ThrowsAsync<DedupUnavailableException>(() => ReserveAsync(store, 1));
+    }
+}

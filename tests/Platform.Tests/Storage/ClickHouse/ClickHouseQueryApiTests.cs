@@ -1,0 +1,41 @@
+using Platform.Tests.Integration;
+using Platform.Tests.Query;
+
+namespace Platform.Tests.Storage.ClickHouse;
+
+/// <summary>The whole query API contract, on ClickHouse.</summary>
+[Collection(ClickHouseServerGroup.Name)]
+public sealed class ClickHouseQueryApiTests(ClickHouseFixture fixture) : QueryApiContract
+{
+    // A field initializer runs before the base constructor, which calls CreateHost.
+    private readonly ClickHouseFixture _fixture = fixture;
+
+    internal override IngestHost CreateHost() => ClickHouseHosts.Create(_fixture.Server);
+}
+
+/// <summary>The end-to-end merge property (random order, random retries), on ClickHouse.</summary>
+[Collection(ClickHouseServerGroup.Name)]
+public sealed class ClickHouseMergePropertyTests(ClickHouseFixture fixture) : MergePropertyTests
+{
+    internal override IngestHost CreateHost() => ClickHouseHosts.Create(fixture.Server);
+}
+
+internal static class ClickHouseHosts
+{
+    public static IngestHost Create(ClickHouseServer server, IDictionary<string, string?>? more = null)
+    {
+        var settings = new Dictionary<string, string?>
+        {
+            ["Storage:Backend"] = "ClickHouse",
+            ["Storage:ClickHouse:ConnectionString"] = server.ConnectionString,
+            ["Storage:ClickHouse:Database"] = ClickHouseFixture.NewDatabase(),
+            ["Storage:ClickHouse:Timeout"] = "00:00:05",
+        };
+        foreach (var (key, value) in more ?? new Dictionary<string, string?>())
+        {
+            settings[key] = value;
+        }
+
+        return new IngestHost(settings);
+    }
+}

@@ -1,0 +1,194 @@
+using Microsoft.Extensions.Logging.Abstractions;
+using Platform.Ingest.Query;
+using Platform.Ingest.Storage.ClickHouse;
+using static Platform.Tests.Storage.TestEvents;
+
+namespace Platform.Tests.Storage.ClickHouse;
+
+/// <summary>The ClickHouse store against a real clickhouse-server: idempotency, the merge rules, tenant isolation, migrations.</summary>
+[Collection(ClickHouseServerGroup.Name)]
+public sealed class ClickHouseStoreTests(ClickHouseFixture fixture) : IAsyncLifetime, IDisposable
+{
+    private readonly ClickHouseOptions _options = new()
+    {
+        ConnectionString = fixture.Server.ConnectionString,
+        Database = ClickHouseFixture.NewDatabase(),
+    };
+
+    private ClickHouseEventStore _store = null!;
+
+    public async Task InitializeAsync()
+    {
+        _store = new ClickHouseEventStore(_options, NullLogger<ClickHouseEventStore>.Instance);
+        await _store.InitializeAsync(CancellationToken.None);
+    }
+
+    public Task DisposeAsync() => Task.CompletedTask;
+
+    public void Dispose() => _store.Dispose();
+
+    [Fact]
+    public async Task Stores_events_trait_rows_and_memberships()
+    {
+        await _store.InsertAsync([Batch("t1", Event(1, "acme", "alice", traits: [Trait("plan", "\"pro\""), Trait("seats", "5")]))], default);
+
+        Assert.Equal(new(1, 2, 1), await _store.CountAsync("t1", default));
+        Assert.Equal(new Dictionary<string, string> { ["plan"] = "\"pro\"", ["seats"] = "5" }, await _store.GetCurrentTraitsAsync("t1", "acme", default));
+    }
+
+    [Fact]
+    public async Task Storing_the_same_events_again_never_counts_them_twice()
+    {
+        var batch = Batch("t1",
+            Event(1, traits: [Trait("group_type", "\"Account\""), Trait("plan", "\"pro\"")]),
+            Event(2, userId: "bob", traits: [Trait("group_type", "\"Account\""), Trait("plan", "\"pro\"")]));
+
+        await _store.InsertAsync([batch], default);
+        await _store.InsertAsync([batch], default);
+        await _store.InsertAsync([batch, batch], default);
+
+        Assert.Equal(new(2, 4, 2), await _store.CountAsync("t1", default));
+        var profile = await _store.GetGroupAsync("t1", "acme", default);
+        Assert.Equal(2, profile!.MemberCount);
+        var history = await _store.GetTraitHistoryAsync("t1", "acme", "plan", null, 10, default);
+        Assert.Equal(2, history.Count);
+        var counts = await _store.CountGroupsByTraitAsync("t1", "plan", [], 10, default);
+        Assert.Equal(1, Assert.Single(counts.Top).Groups);
+    }
+
+    [Fact]
+    public async Task Within_one_call_the_first_occurrence_of_an_event_wins()
+    {
+        await _store.InsertAsync([Batch("t1", Event(1, traits: [Trait("plan", "\"first\"")]), Event(1, traits: [Trait("plan", "\"second\"")]))], default);
+
+        Assert.Equal("\"first\"", (await _store.GetCurrentTraitsAsync("t1", "acme", default))["plan"]);
+        Assert.Equal(1, (await _store.CountAsync("t1", default)).Events);
+    }
+
+    [Fact]
+    public async Task The_latest_timestamp_wins_and_a_late_event_never_overwrites_it()
+    {
+        await _store.InsertAsync([Batch("t1", Event(2, micros: At(10), traits: [Trait("plan", "\"new\"")]))], default);
+        await _store.InsertAsync([Batch("t1", Event(1, micros: At(5), traits: [Trait("plan", "\"old\""), Trait("region", "\"eu\"")]))], default);
+
+        Assert.Equal(
+            new Dictionary<string, string> { ["plan"] = "\"new\"", ["region"] = "\"eu\"" },
+            await _store.GetCurrentTraitsAsync("t1", "acme", default));
+    }
+
+    [Fact]
+    public async Task A_tie_on_timestamp_goes_to_the_greater_event_id()
+    {
+        await _store.InsertAsync([Batch("t1", Event(9, micros: At(1), traits: [Trait("plan", "\"nine\"")]), Event(3, micros: At(1), traits: [Trait("plan", "\"three\"")]))], default);
+
+        Assert.Equal("\"nine\"", (await _store.GetCurrentTraitsAsync("t1", "acme", default))["plan"]);
+    }
+
+    [Fact]
+    public async Task A_clear_hides_every_older_value_and_a_later_value_brings_the_trait_back()
+    {
+        await _store.InsertAsync([Batch("t1", Event(1, micros: At(1), traits: [Trait("plan", "\"pro\"")]), Event(2, micros: At(2), traits: [Trait("plan", null)]))], default);
+        Assert.Empty(await _store.GetCurrentTraitsAsync("t1", "acme", default));
+        var history = await _store.GetTraitHistoryAsync("t1", "acme", "plan", null, 10, default);
+        Assert.Equal([new TraitChange("\"pro\"", At(1), Id(1)), new TraitChange(null, At(2), Id(2))], history);
+
+        await _store.InsertAsync([Batch("t1", Event(3, micros: At(3), traits: [Trait("plan", "\"basic\"")]))], default);
+        Assert.Equal("\"basic\"", (await _store.GetCurrentTraitsAsync("t1", "acme", default))["plan"]);
+    }
+
+    [Fact]
+    public async Task Memberships_keep_the_earliest_and_latest_event_time_whatever_the_order()
+    {
+        await _store.InsertAsync([Batch("t1", Event(1, micros: At(50)))], default);
+        await _store.InsertAsync([Batch("t1", Event(2, micros: At(10)), Event(3, micros: At(90)))], default);
+
+        var users = await _store.GetGroupUsersAsync("t1", "acme", null, 10, default);
+        Assert.Equal([new MembershipRow("alice", At(10), At(90))], users);
+        var groups = await _store.GetUserGroupsAsync("t1", "alice", null, 10, default);
+        Assert.Equal([new MembershipRow("acme", At(10), At(90))], groups);
+    }
+
+    [Fact]
+    public async Task Tenants_never_see_each_others_rows()
+    {
+        await _store.InsertAsync([Batch("t1", Event(1, traits: [Trait("plan", "\"one\"")])), Batch("t2", Event(1, traits: [Trait("plan", "\"two\"")]))], default);
+
+        Assert.Equal("\"one\"", (await _store.GetCurrentTraitsAsync("t1", "acme", default))["plan"]);
+        Assert.Equal("\"two\"", (await _store.GetCurrentTraitsAsync("t2", "acme", default))["plan"]);
+        Assert.Equal(1, (await _store.CountAsync("t1", default)).Events);
+        Assert.Null(await _store.GetGroupAsync("t3", "acme", default));
+        Assert.Empty(await _store.FindGroupsAsync("t3", [], null, 10, default));
+    }
+
+    [Theory]
+    [InlineData("it's")]
+    [InlineData("back\\slash")]
+    [InlineData("x' OR 1=1 --")]
+    [InlineData("x\\' OR tenant != '")]
+    [InlineData("line\nbreak\ttab\0nul\u0001")]
+    [InlineData("ünïcødé ✓ 😀")]
+    public async Task Hostile_ids_keys_and_values_round_trip_and_stay_inside_their_tenant(string text)
+    {
+        var value = System.Text.Json.JsonSerializer.Serialize(text);
+        await _store.InsertAsync([Batch("t1", Event(1, groupId: text, userId: text, traits: [Trait("group_type", "\"Account\""), Trait(text, value)]))], default);
+        await _store.InsertAsync([Batch("other", Event(1, groupId: text, userId: text, traits: [Trait("group_type", "\"Account\""), Trait(text, "\"other\"")]))], default);
+
+        var profile = await _store.GetGroupAsync("t1", text, default);
+        Assert.Equal(value, profile!.Traits[text]);
+        Assert.Equal(1, profile.MemberCount);
+        Assert.Equal(text, Assert.Single(await _store.GetUserGroupsAsync("t1", text, null, 10, default)).Id);
+        var found = await _store.FindGroupsAsync("t1", [new TraitFilter(text, FilterOperator.Equals, [value])], null, 10, default);
+        Assert.Equal(text, Assert.Single(found).GroupId);
+        var prefix = await _store.FindGroupsAsync("t1", [new TraitFilter(text, FilterOperator.Prefix, [value[..^1]])], null, 10, default);
+        Assert.Single(prefix);
+        var counts = await _store.CountGroupsByTraitAsync("t1", text, [], 10, default);
+        Assert.Equal(new TraitBucket(value, 1), Assert.Single(counts.Top));
+        Assert.Single(await _store.GetTraitHistoryAsync("t1", text, text, new HistoryPosition(0, text), 10, default));
+    }
+
+    [Fact]
+    public async Task The_server_reads_every_escaped_literal_back_as_the_original_text()
+    {
+        var texts = Enumerable.Range(0, 128).Select(i => $"<{(char)i}>").Append("'\\''\\\\'").Append("ünï 😀").ToArray();
+        var select = string.Join(" UNION ALL ", texts.Select((t, i) => $"SELECT {i} AS n, {ClickHouseSql.String(t)} AS s"));
+        using var http = new HttpClient();
+        using var content = new StringContent($"SELECT n, s FROM ({select}) ORDER BY n FORMAT JSONEachRow");
+        using var response = await http.PostAsync(new Uri($"http://127.0.0.1:{fixture.Server.HttpPort}/"), content);
+        var body = await response.Content.ReadAsStringAsync();
+        Assert.True(response.IsSuccessStatusCode, body);
+
+        var read = body.Split('\n', StringSplitOptions.RemoveEmptyEntries)
+            .Select(line => System.Text.Json.JsonDocument.Parse(line).RootElement.GetProperty("s").GetString())
+            .ToArray();
+        Assert.Equal(texts, read);
+    }
+
+    [Fact]
+    public async Task Starting_again_applies_no_migration_twice()
+    {
+        using var again = new ClickHouseEventStore(_options, NullLogger<ClickHouseEventStore>.Instance);
+        await again.InitializeAsync(default);
+        await _store.InsertAsync([Batch("t1", Event(1))], default);
+
+        Assert.Equal(1, (await again.CountAsync("t1", default)).Events);
+    }
+
+    [Fact]
+    public async Task A_database_with_a_newer_schema_refuses_to_start()
+    {
+        using var http = new HttpClient();
+        using var content = new StringContent($"INSERT INTO {_options.Database}.schema_migrations VALUES (999, 'future', now())");
+        using var response = await http.PostAsync(new Uri($"http://127.0.0.1:{fixture.Server.HttpPort}/"), content);
+        response.EnsureSuccessStatusCode();
+
+        using var again = new ClickHouseEventStore(_options, NullLogger<ClickHouseEventStore>.Instance);
+        var error = await Assert.ThrowsAsync<InvalidOperationException>(() => again.InitializeAsync(default));
+        Assert.Contains("999", error.Message, StringComparison.Ordinal);
+    }
+
+    [Fact]
+    public async Task Reports_healthy_while_the_server_answers()
+    {
+        Assert.True(await _store.IsHealthyAsync(default));
+    }
+}

@@ -1,6 +1,7 @@
 using Microsoft.Extensions.Diagnostics.HealthChecks;
 using Microsoft.Extensions.Options;
 using Platform.ServiceDefaults.Health;
+using Platform.ServiceDefaults.Hosting;
 
 namespace Platform.Ingest.Dedup;
 
@@ -8,10 +9,7 @@ internal static class DedupExtensions
 {
     public static IHostApplicationBuilder AddDedup(this IHostApplicationBuilder builder)
     {
-        builder.Services.AddOptions<DedupOptions>()
-            .Bind(builder.Configuration.GetSection(DedupOptions.Section))
-            .ValidateDataAnnotations()
-            .ValidateOnStart();
+        builder.AddSectionOptions<DedupOptions>(DedupOptions.Section);
         builder.Services.AddSingleton<IValidateOptions<DedupOptions>, DedupOptionsValidator>();
 
         // Chosen when first resolved, not here: configuration sources added by a host (or a test) after this call still count.

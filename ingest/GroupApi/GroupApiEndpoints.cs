@@ -6,6 +6,7 @@ using Platform.Ingest.Telemetry;
 using Platform.Ingest.Writing;
 using Platform.ServiceDefaults.Auth;
 using Platform.ServiceDefaults.Contract;
+using Platform.ServiceDefaults.Hosting;
 
 namespace Platform.Ingest.GroupApi;
 
@@ -14,10 +15,7 @@ internal static partial class GroupApiEndpoints
 {
     public static IHostApplicationBuilder AddGroupApi(this IHostApplicationBuilder builder)
     {
-        builder.Services.AddOptions<GroupApiOptions>()
-            .Bind(builder.Configuration.GetSection(GroupApiOptions.Section))
-            .ValidateDataAnnotations()
-            .ValidateOnStart();
+        builder.AddSectionOptions<GroupApiOptions>(GroupApiOptions.Section);
         builder.Services.AddSingleton<GroupEventParser>();
         return builder;
     }

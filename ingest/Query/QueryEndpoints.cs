@@ -5,6 +5,7 @@ using Microsoft.Extensions.Options;
 using Platform.Ingest.GroupApi;
 using Platform.ServiceDefaults.Auth;
 using Platform.ServiceDefaults.Contract;
+using Platform.ServiceDefaults.Hosting;
 
 namespace Platform.Ingest.Query;
 
@@ -16,12 +17,9 @@ internal static class QueryEndpoints
 {
     public static IHostApplicationBuilder AddQueryApi(this IHostApplicationBuilder builder)
     {
-        builder.Services.AddOptions<QueryOptions>()
-            .Bind(builder.Configuration.GetSection(QueryOptions.Section))
-            .ValidateDataAnnotations()
+        builder.AddSectionOptions<QueryOptions>(QueryOptions.Section)
             .Validate(o => o.DefaultPageSize <= o.MaxPageSize, "Query:DefaultPageSize must not exceed Query:MaxPageSize.")
-            .Validate(o => o.DefaultTop <= o.MaxTop, "Query:DefaultTop must not exceed Query:MaxTop.")
-            .ValidateOnStart();
+            .Validate(o => o.DefaultTop <= o.MaxTop, "Query:DefaultTop must not exceed Query:MaxTop.");
         builder.Services.ConfigureHttpJsonOptions(json => json.SerializerOptions.PropertyNamingPolicy = JsonNamingPolicy.SnakeCaseLower);
         return builder;
     }

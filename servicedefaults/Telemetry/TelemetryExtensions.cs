@@ -12,6 +12,7 @@ using OpenTelemetry.Resources;
 using OpenTelemetry.Trace;
 using Platform.ServiceDefaults.Auth;
 using Platform.ServiceDefaults.Contract;
+using Platform.ServiceDefaults.Hosting;
 
 namespace Platform.ServiceDefaults.Telemetry;
 
@@ -28,10 +29,7 @@ public static class TelemetryExtensions
     public static IHostApplicationBuilder AddPlatformTelemetry(this IHostApplicationBuilder builder, string serviceName)
     {
         ArgumentNullException.ThrowIfNull(builder);
-        builder.Services.AddOptions<TelemetryOptions>()
-            .Bind(builder.Configuration.GetSection(TelemetryOptions.Section))
-            .ValidateDataAnnotations()
-            .ValidateOnStart();
+        builder.AddSectionOptions<TelemetryOptions>(TelemetryOptions.Section);
         var options = builder.Configuration.GetSection(TelemetryOptions.Section).Get<TelemetryOptions>() ?? new TelemetryOptions();
 
         builder.Logging.Configure(static logging => logging.ActivityTrackingOptions =

@@ -52,8 +52,38 @@ token=$(dotnet devtoken/bin/Release/net10.0/Platform.DevToken.dll --tenant load 
 echo "== $backend, dedup $dedup"
 dotnet perf/IngestLoad/bin/Release/net10.0/Platform.Perf.IngestLoad.dll "http://127.0.0.1:$port" "$token" 200 "$events" "$concurrency" >/dev/null || true  # warm-up
 lines_before=$(wc -l <"$work/ingest.log")
+curl -sf "http://127.0.0.1:$port/metrics" >"$work/metrics.before"
 dotnet perf/IngestLoad/bin/Release/net10.0/Platform.Perf.IngestLoad.dll "http://127.0.0.1:$port" "$token" "$requests" "$events" "$concurrency" || true
 tail -n +"$((lines_before + 1))" "$work/ingest.log" | grep -o 'Inserted [0-9]* events from [0-9]* requests in [0-9.]* ms' |
   awk '{ print $2, $8 }' | sort -n | awk '{ n++; e += $1; ms += $2; sizes[n] = $1 } END {
     if (n == 0) { print "no inserts logged"; exit }
     printf "inserts %d, events per insert: mean %.0f, median %d, max %d; mean insert time %.1f ms\n", n, e / n, sizes[int((n + 1) / 2)], sizes[n], ms / n }'
+
+# The same run as ingest's own metrics tell it (scraped before and after the measured run): they must agree with the
+# load tool's report above, so an operator reading only /metrics sees the same events/s, error mix and batch sizes.
+curl -sf "http://127.0.0.1:$port/metrics" >"$work/metrics.after"
+awk '
+  { line = $0; sub(/ [0-9]+$/, "", line) }                       # drop a trailing timestamp, if any
+  FNR == 1 { file++ }
+  /^#/ { next }
+  {
+    name = $1; labels = ""
+    if (index(name, "{") > 0) { labels = substr(name, index(name, "{")); name = substr(name, 1, index(name, "{") - 1) }
+    value = $2 + 0; sign = (file == 1) ? -1 : 1
+    if (name == "platform_ingest_events_accepted_total") accepted += sign * value
+    if (name == "platform_ingest_events_deduplicated_total") duplicates += sign * value
+    if (name == "platform_ingest_events_rejected_total") { match(labels, /reason="[a-z_]+"/); rejected[substr(labels, RSTART + 8, RLENGTH - 9)] += sign * value }
+    if (name == "platform_ingest_insert_events_count") inserts += sign * value
+    if (name == "platform_ingest_insert_events_sum") inserted += sign * value
+    if (name == "platform_ingest_insert_duration_seconds_bucket") { match(labels, /le="[^"]+"/); le = substr(labels, RSTART + 4, RLENGTH - 5); bucket[le] += sign * value }
+  }
+  END {
+    printf "metrics: events accepted %d, deduplicated %d, rejected", accepted, duplicates
+    for (r in rejected) printf " %s=%d", r, rejected[r]
+    printf "; inserts %d, events per insert mean %.0f", inserts, (inserts ? inserted / inserts : 0)
+    total = bucket["+Inf"]; n = 0
+    for (le in bucket) if (le != "+Inf") bounds[++n] = le + 0
+    for (i = 1; i <= n; i++) for (j = i + 1; j <= n; j++) if (bounds[j] < bounds[i]) { t = bounds[i]; bounds[i] = bounds[j]; bounds[j] = t }
+    for (i = 1; i <= n; i++) { key = bounds[i] ""; for (le in bucket) if (le + 0 == bounds[i]) key = le; if (bucket[key] >= 0.99 * total) { printf "; p99 insert <= %s s\n", key; exit } }
+    printf "; p99 insert > %s s\n", bounds[n]
+  }' "$work/metrics.before" "$work/metrics.after"

@@ -149,6 +149,7 @@ internal sealed class LoadEngine : IDisposable
         var sent = Stopwatch.GetTimestamp();
         int status;
         int accepted = 0, duplicates = 0;
+        string? error = null;
         try
         {
             using var response = await _http.PostAsync(_settings.Path, content);
@@ -158,10 +159,15 @@ internal sealed class LoadEngine : IDisposable
             {
                 (accepted, duplicates) = ReadCounts(answer);
             }
+            else
+            {
+                error = $"{status}: {System.Text.Encoding.UTF8.GetString(answer.AsSpan(0, Math.Min(answer.Length, 300)))}";
+            }
         }
         catch (Exception e) when (e is HttpRequestException or TaskCanceledException or IOException)
         {
             status = 0;
+            error = $"no answer: {e.GetType().Name}: {e.Message}";
         }
 
         var done = Stopwatch.GetTimestamp();
@@ -172,7 +178,8 @@ internal sealed class LoadEngine : IDisposable
             (long)Stopwatch.GetElapsedTime(sent, done).TotalMicroseconds,
             events,
             accepted,
-            duplicates);
+            duplicates,
+            error);
     }
 
     /// <summary>

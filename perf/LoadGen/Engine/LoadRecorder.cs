@@ -17,6 +17,7 @@ internal sealed class LoadRecorder
     private readonly SortedDictionary<int, long> _statuses = [];
     private readonly HashSet<long> _ackedEvents = [];
     private readonly List<SecondState> _seconds = [];
+    private readonly List<string> _errorSamples = [];
     private long _eventsAcked;
     private long _accepted;
     private long _duplicates;
@@ -36,7 +37,7 @@ internal sealed class LoadRecorder
     /// Records one answered (or failed: status 0) request. <paramref name="latencyMicros"/> counts from the intended send
     /// time, <paramref name="serviceMicros"/> from the actual one.
     /// </summary>
-    public void Record(int second, int status, long latencyMicros, long serviceMicros, long[] events, int accepted, int duplicates)
+    public void Record(int second, int status, long latencyMicros, long serviceMicros, long[] events, int accepted, int duplicates, string? error = null)
     {
         lock (_gate)
         {
@@ -62,6 +63,10 @@ internal sealed class LoadRecorder
             else
             {
                 bucket.Errors++;
+                if (error is not null && _errorSamples.Count < 5 && !_errorSamples.Contains(error))
+                {
+                    _errorSamples.Add(error);
+                }
             }
 
             _completed++;
@@ -95,6 +100,7 @@ internal sealed class LoadRecorder
                 DistinctEventsAcked = _ackedEvents.Count,
                 AcceptedReported = _accepted,
                 DuplicatesReported = _duplicates,
+                ErrorSamples = [.. _errorSamples],
                 Timeline = _seconds.Select((s, i) => new SecondSample(i, s.Completed, s.Ok, s.Errors, s.Dropped, s.EventsAcked,
                     s.Latency.TotalCount == 0 ? 0 : s.Latency.GetValueAtPercentile(50) / 1000.0,
                     s.Latency.TotalCount == 0 ? 0 : s.Latency.GetValueAtPercentile(99) / 1000.0,

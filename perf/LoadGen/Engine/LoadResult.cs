@@ -39,6 +39,9 @@ internal sealed record LoadResult
 
     public required IReadOnlyList<SecondSample> Timeline { get; init; }
 
+    /// <summary>Up to five distinct failed answers (status and the start of the body), to say why without a second run.</summary>
+    public IReadOnlyList<string> ErrorSamples { get; init; } = [];
+
     public long Ok => Statuses.GetValueOrDefault(200);
 
     public long Errors => Requests - Ok;

@@ -62,6 +62,17 @@ internal static class Reports
         md.AppendLine(Invariant($"| latency max | {r.MaxLatencyMs:F2} ms |"));
         md.AppendLine(Invariant($"| service time p99 (from actual send) | {r.ServiceTime.GetValueAtPercentile(99) / 1000.0:F2} ms |"));
         md.AppendLine();
+        if (r.ErrorSamples.Count > 0)
+        {
+            md.AppendLine("Failed answers (samples):");
+            foreach (var sample in r.ErrorSamples)
+            {
+                md.AppendLine(Invariant($"- `{sample.ReplaceLineEndings(" ")}`"));
+            }
+
+            md.AppendLine();
+        }
+
         md.AppendLine(thresholdFailures.Count == 0 ? "Thresholds: passed." : "Thresholds failed:");
         foreach (var failure in thresholdFailures)
         {
@@ -118,6 +129,7 @@ internal static class Reports
                 ["p99"] = r.LatencyMs(99),
                 ["max"] = r.MaxLatencyMs,
             },
+            ["error_samples"] = r.ErrorSamples,
             ["threshold_failures"] = thresholdFailures,
         };
         return JsonSerializer.Serialize(summary, Indented) + "\n";

@@ -50,7 +50,18 @@ internal sealed class InMemoryDedupStore : IDedupStore
 
     public async ValueTask ReserveAsync(string tenant, ReadOnlyMemory<UInt128> keys, Memory<bool> results, CancellationToken cancellationToken)
     {
-        for (var i = 0; i < keys.Length; i++)
+        // Reserve in key order. Two requests carrying some of each other's events (a retry racing its original) would
+        // otherwise each hold a key the other waits for, and both would wait out InFlightWait and answer 503; in one
+        // order, a request only ever waits on keys above every key it holds, so no two requests wait on each other.
+        var sorted = keys.ToArray();
+        var order = new int[sorted.Length];
+        for (var i = 0; i < order.Length; i++)
+        {
+            order[i] = i;
+        }
+
+        Array.Sort(sorted, order);
+        foreach (var i in order)
         {
             var key = keys.Span[i];
             var deadline = _time.GetTimestamp() + (long)(_inFlightWait.TotalSeconds * _time.TimestampFrequency);

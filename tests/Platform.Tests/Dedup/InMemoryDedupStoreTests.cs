@@ -75,6 +75,20 @@ public sealed class InMemoryDedupStoreTests
     }
 
     [Fact]
+    public async Task A_request_waiting_on_an_in_flight_key_holds_no_key_above_it_so_requests_never_wait_on_each_other()
+    {
+        var store = Create(adjust: o => o.InFlightWait = TimeSpan.FromSeconds(30));
+        await ReserveAsync(store, 1);           // request A holds event 1
+        var b = ReserveAsync(store, 2, 1);      // request B carries events 2 and 1, and waits for 1
+
+        // A's other event, 2, must be A's at once: had B taken 2 before waiting for 1, A and B would wait on each other.
+        Assert.Equal(new[] { true }, await ReserveAsync(store, 2).WaitAsync(TimeSpan.FromSeconds(5)));
+
+        await store.CommitAsync("acme", new UInt128[] { 1, 2 }, CancellationToken.None);
+        Assert.Equal(new[] { false, false }, await b.WaitAsync(TimeSpan.FromSeconds(5)));
+    }
+
+    [Fact]
     public async Task A_request_waiting_on_an_in_flight_key_sees_it_as_duplicate_once_committed()
     {
         var store = Create();

@@ -1,0 +1,254 @@
+using System.Buffers;
+using System.Diagnostics;
+using System.Net.Http.Headers;
+using System.Text.Json;
+using Platform.Perf.LoadGen.Bodies;
+
+namespace Platform.Perf.LoadGen.Engine;
+
+/// <summary>
+/// Sends Group API requests to a loopback service in the open or the closed model and records every outcome.
+/// In the open model each request has an intended send time fixed by the arrival rate; its latency counts from then,
+/// so a stalled service (or a stalled generator) shows up as latency instead of as fewer requests sent.
+/// </summary>
+internal sealed class LoadEngine : IDisposable
+{
+    private readonly LoadSettings _settings;
+    private readonly GroupEvents _events;
+    private readonly HttpClient _http;
+    private readonly LoadRecorder _recorder = new();
+    private long _start;
+    private long _nextEvent;
+    private long _iterations;
+    private int _inFlight;
+
+    public LoadEngine(LoadSettings settings)
+    {
+        settings.Validate();
+        _settings = settings;
+        _events = new GroupEvents(settings.RunId);
+        _http = new HttpClient(new SocketsHttpHandler
+        {
+            MaxConnectionsPerServer = settings.Concurrency,
+            UseProxy = false,
+            ActivityHeadersPropagator = null,
+        })
+        {
+            BaseAddress = settings.Target,
+            Timeout = settings.RequestTimeout,
+        };
+        _http.DefaultRequestHeaders.Authorization = new AuthenticationHeaderValue("Bearer", settings.Token);
+    }
+
+    public LoadRecorder Progress => _recorder;
+
+    public int InFlight => Volatile.Read(ref _inFlight);
+
+    public TimeSpan Elapsed => _start == 0 ? TimeSpan.Zero : Stopwatch.GetElapsedTime(_start);
+
+    public async Task<LoadResult> RunAsync(CancellationToken cancellationToken = default)
+    {
+        _start = Stopwatch.GetTimestamp();
+        if (_settings.Model == LoadModel.Open)
+        {
+            await RunOpenAsync(cancellationToken);
+        }
+        else
+        {
+            await RunClosedAsync(cancellationToken);
+        }
+
+        return _recorder.ToResult(_settings, Stopwatch.GetElapsedTime(_start), Interlocked.Read(ref _nextEvent));
+    }
+
+    public void Dispose() => _http.Dispose();
+
+    private async Task RunOpenAsync(CancellationToken cancellationToken)
+    {
+        var duration = _settings.Duration?.TotalSeconds ?? double.MaxValue;
+        var requests = _settings.Requests ?? long.MaxValue;
+        var intended = 0.0;
+        while (!cancellationToken.IsCancellationRequested && intended < duration && _iterations < requests)
+        {
+            var wait = intended - Stopwatch.GetElapsedTime(_start).TotalSeconds;
+            if (wait > 0.002)
+            {
+                // Wake a little early and spin the rest: timers here are only good to a millisecond or so.
+                await Task.Delay(TimeSpan.FromSeconds(wait - 0.0015), CancellationToken.None);
+                continue;
+            }
+
+            if (wait > 0)
+            {
+                Thread.SpinWait(50);
+                continue;
+            }
+
+            _iterations++;
+            var intendedTimestamp = _start + (long)(intended * Stopwatch.Frequency);
+            if (Interlocked.Increment(ref _inFlight) > _settings.Concurrency)
+            {
+                Interlocked.Decrement(ref _inFlight);
+                _recorder.RecordDropped((int)intended);
+            }
+            else
+            {
+                _ = Task.Run(async () =>
+                {
+                    try
+                    {
+                        await SendAsync(intendedTimestamp);
+                    }
+                    finally
+                    {
+                        Interlocked.Decrement(ref _inFlight);
+                    }
+                }, CancellationToken.None);
+            }
+
+            intended += 1 / _settings.RateAt(intended);
+        }
+
+        while (Volatile.Read(ref _inFlight) > 0)
+        {
+            await Task.Delay(5, CancellationToken.None);
+        }
+    }
+
+    private async Task RunClosedAsync(CancellationToken cancellationToken)
+    {
+        var duration = _settings.Duration ?? TimeSpan.MaxValue;
+        var requests = _settings.Requests ?? long.MaxValue;
+        var senders = Enumerable.Range(0, _settings.Concurrency).Select(_ => Task.Run(async () =>
+        {
+            while (!cancellationToken.IsCancellationRequested && Stopwatch.GetElapsedTime(_start) < duration
+                && Interlocked.Increment(ref _iterations) <= requests)
+            {
+                Interlocked.Increment(ref _inFlight);
+                try
+                {
+                    await SendAsync(Stopwatch.GetTimestamp());
+                }
+                finally
+                {
+                    Interlocked.Decrement(ref _inFlight);
+                }
+            }
+        }, CancellationToken.None));
+        await Task.WhenAll(senders);
+    }
+
+    private async Task SendAsync(long intendedTimestamp)
+    {
+        var events = PickEvents();
+        var body = new ArrayBufferWriter<byte>(events.Length * 700);
+        _events.WriteBody(body, events);
+        using var content = new ReadOnlyMemoryContent(body.WrittenMemory);
+        content.Headers.ContentType = new MediaTypeHeaderValue("application/json");
+
+        var sent = Stopwatch.GetTimestamp();
+        int status;
+        int accepted = 0, duplicates = 0;
+        string? error = null;
+        try
+        {
+            using var response = await _http.PostAsync(_settings.Path, content);
+            status = (int)response.StatusCode;
+            var answer = await response.Content.ReadAsByteArrayAsync();
+            if (status == 200)
+            {
+                (accepted, duplicates) = ReadCounts(answer);
+            }
+            else
+            {
+                error = $"{status}: {System.Text.Encoding.UTF8.GetString(answer.AsSpan(0, Math.Min(answer.Length, 300)))}";
+            }
+        }
+        catch (Exception e) when (e is HttpRequestException or TaskCanceledException or IOException)
+        {
+            status = 0;
+            error = $"no answer: {e.GetType().Name}: {e.Message}";
+        }
+
+        var done = Stopwatch.GetTimestamp();
+        _recorder.Record(
+            (int)Stopwatch.GetElapsedTime(_start, done).TotalSeconds,
+            status,
+            (long)Stopwatch.GetElapsedTime(intendedTimestamp, done).TotalMicroseconds,
+            (long)Stopwatch.GetElapsedTime(sent, done).TotalMicroseconds,
+            events,
+            accepted,
+            duplicates,
+            error);
+    }
+
+    /// <summary>
+    /// The event numbers of the next request: fresh events, and with the duplicate ratio's probability per slot a resend of
+    /// an event some earlier request carried (never the same event twice in one request).
+    /// </summary>
+    private long[] PickEvents()
+    {
+        var count = _settings.EventsPerRequest;
+        var resends = 0;
+        if (_settings.DuplicateRatio > 0)
+        {
+            for (var i = 0; i < count; i++)
+            {
+                if (Random.Shared.NextDouble() < _settings.DuplicateRatio)
+                {
+                    resends++;
+                }
+            }
+        }
+
+        var fresh = count - resends;
+        var first = Interlocked.Add(ref _nextEvent, fresh) - fresh;
+        resends = (int)Math.Min(resends, first);
+        var events = new long[fresh + resends];
+        for (var i = 0; i < fresh; i++)
+        {
+            events[i] = first + i;
+        }
+
+        for (var i = fresh; i < events.Length; i++)
+        {
+            long pick;
+            do
+            {
+                pick = Random.Shared.NextInt64(first);
+            }
+            while (Array.IndexOf(events, pick, fresh, i - fresh) >= 0);
+            events[i] = pick;
+        }
+
+        return events;
+    }
+
+    private static (int Accepted, int Duplicates) ReadCounts(byte[] answer)
+    {
+        int accepted = 0, duplicates = 0;
+        var reader = new Utf8JsonReader(answer);
+        while (reader.Read())
+        {
+            if (reader.TokenType == JsonTokenType.PropertyName && reader.CurrentDepth == 1)
+            {
+                var isAccepted = reader.ValueTextEquals("accepted"u8);
+                var isDuplicates = reader.ValueTextEquals("duplicates"u8);
+                reader.Read();
+                if (reader.TokenType == JsonTokenType.Number)
+                {
+                    if (isAccepted)
+                    {
+                        accepted = reader.GetInt32();
+                    }
+                    else if (isDuplicates)
+                    {
+                        duplicates = reader.GetInt32();
+                    }
+                }
+            }
+        }
+
+        return (accepted, duplicates);
+    }
+}

@@ -1,0 +1,58 @@
+using HdrHistogram;
+
+namespace Platform.Perf.LoadGen.Engine;
+
+/// <summary>A finished run: what was offered, what came back, and how long it took.</summary>
+internal sealed record LoadResult
+{
+    public required LoadSettings Settings { get; init; }
+
+    public required TimeSpan Elapsed { get; init; }
+
+    /// <summary>Microseconds from each request's intended send time to its answer (coordinated-omission free).</summary>
+    public required HistogramBase Latency { get; init; }
+
+    /// <summary>Microseconds from each request's actual send time to its answer (what a closed-loop tool would show).</summary>
+    public required HistogramBase ServiceTime { get; init; }
+
+    /// <summary>Answers by HTTP status; 0 counts requests that got no answer (connection error or timeout).</summary>
+    public required IReadOnlyDictionary<int, long> Statuses { get; init; }
+
+    public required long Requests { get; init; }
+
+    /// <summary>Open model: arrivals not sent because the concurrency cap was reached.</summary>
+    public required long Dropped { get; init; }
+
+    public required long EventsSent { get; init; }
+
+    /// <summary>Events in requests answered 200, resends included.</summary>
+    public required long EventsAcked { get; init; }
+
+    /// <summary>Distinct events (by message id) in requests answered 200: what storage must hold.</summary>
+    public required long DistinctEventsAcked { get; init; }
+
+    /// <summary>Sum of the service's own <c>accepted</c> counts.</summary>
+    public required long AcceptedReported { get; init; }
+
+    /// <summary>Sum of the service's own <c>duplicates</c> counts.</summary>
+    public required long DuplicatesReported { get; init; }
+
+    public required IReadOnlyList<SecondSample> Timeline { get; init; }
+
+    /// <summary>Up to five distinct failed answers (status and the start of the body), to say why without a second run.</summary>
+    public IReadOnlyList<string> ErrorSamples { get; init; } = [];
+
+    public long Ok => Statuses.GetValueOrDefault(200);
+
+    public long Errors => Requests - Ok;
+
+    public double ErrorRate => Requests == 0 ? 0 : (double)Errors / Requests;
+
+    public double EventsAckedPerSecond => Elapsed.TotalSeconds <= 0 ? 0 : EventsAcked / Elapsed.TotalSeconds;
+
+    public double RequestsPerSecond => Elapsed.TotalSeconds <= 0 ? 0 : Requests / Elapsed.TotalSeconds;
+
+    public double LatencyMs(double percentile) => Latency.TotalCount == 0 ? 0 : Latency.GetValueAtPercentile(percentile) / 1000.0;
+
+    public double MaxLatencyMs => Latency.TotalCount == 0 ? 0 : Latency.GetMaxValue() / 1000.0;
+}

@@ -1,0 +1,171 @@
+using System.Globalization;
+using Platform.Perf.LoadGen.Engine;
+using Platform.Perf.LoadGen.Reporting;
+using Spectre.Console;
+
+namespace Platform.Perf.LoadGen;
+
+// Open- or closed-model load on POST /api/group of a loopback service; see perf/README.md.
+// Exit codes: 0 thresholds met, 1 a threshold failed, 2 bad usage.
+internal static class Program
+{
+    public static async Task<int> Main(string[] args)
+    {
+        const string Usage = """
+            usage: LoadGen --target http://127.0.0.1:8081 --token TOKEN (or --token-file FILE, or PLATFORM_TOKEN)
+                           [--model open|closed] [--rate 50] [--ramp-to R --ramp-seconds S] [--concurrency 64]
+                           [--requests N] [--duration SECONDS] [--events 100] [--duplicates 0.0] [--out DIR]
+                           [--max-error-rate F] [--min-events-per-second N] [--max-p99-ms MS] [--max-dropped N]
+            open:   --rate requests/s (optionally ramped linearly to --ramp-to over --ramp-seconds), at most --concurrency in flight;
+                    arrivals beyond the cap are dropped iterations; latency counts from each request's intended send time.
+            closed: --concurrency senders, each sending again when answered (peak throughput).
+            A run needs --requests, --duration or both; only loopback targets are loaded.
+            """;
+
+        Dictionary<string, string> options;
+        try
+        {
+            options = ParseOptions(args);
+        }
+        catch (ArgumentException e)
+        {
+            Console.Error.WriteLine(e.Message);
+            Console.Error.WriteLine(Usage);
+            return 2;
+        }
+
+        if (options.ContainsKey("help"))
+        {
+            Console.WriteLine(Usage);
+            return 0;
+        }
+
+        LoadSettings settings;
+        try
+        {
+            var token = options.GetValueOrDefault("token")
+                ?? (options.TryGetValue("token-file", out var tokenFile) ? File.ReadAllText(tokenFile).Trim() : null)
+                ?? Environment.GetEnvironmentVariable("PLATFORM_TOKEN")
+                ?? throw new ArgumentException("no token: give --token, --token-file or PLATFORM_TOKEN");
+            settings = new LoadSettings
+            {
+                Target = new Uri(options.GetValueOrDefault("target") ?? throw new ArgumentException("no --target")),
+                Token = token,
+                Model = options.GetValueOrDefault("model", "open") switch
+                {
+                    "open" => LoadModel.Open,
+                    "closed" => LoadModel.Closed,
+                    var other => throw new ArgumentException($"unknown model '{other}': open or closed"),
+                },
+                Rate = Number(options, "rate") ?? 50,
+                RampTo = Number(options, "ramp-to"),
+                RampDuration = TimeSpan.FromSeconds(Number(options, "ramp-seconds") ?? 0),
+                Concurrency = (int)(Number(options, "concurrency") ?? 64),
+                Requests = Number(options, "requests") is { } n ? (long)n : null,
+                Duration = Number(options, "duration") is { } d ? TimeSpan.FromSeconds(d) : null,
+                EventsPerRequest = (int)(Number(options, "events") ?? 100),
+                DuplicateRatio = Number(options, "duplicates") ?? 0,
+            };
+            settings.Validate();
+        }
+        catch (Exception e) when (e is ArgumentException or FormatException or UriFormatException or IOException)
+        {
+            Console.Error.WriteLine(e.Message);
+            return 2;
+        }
+
+        using var cancel = new CancellationTokenSource();
+        Console.CancelKeyPress += (_, e) =>
+        {
+            e.Cancel = true;
+            cancel.Cancel();
+        };
+
+        using var engine = new LoadEngine(settings);
+        var run = engine.RunAsync(cancel.Token);
+        if (!Console.IsOutputRedirected)
+        {
+            // One live line, refreshed twice a second; not drawn when the output goes to a file or a pipe.
+            await AnsiConsole.Live(new Markup(string.Empty)).StartAsync(async context =>
+            {
+                while (!run.IsCompleted)
+                {
+                    var progress = engine.Progress;
+                    var seconds = Math.Max(0.001, engine.Elapsed.TotalSeconds);
+                    context.UpdateTarget(new Markup(Markup.Escape(string.Create(CultureInfo.InvariantCulture,
+                        $"{seconds,6:F1} s  requests {progress.Completed} (ok {progress.Ok})  in flight {engine.InFlight}  dropped {progress.Dropped}  events acked {progress.EventsAcked / seconds:F0}/s"))));
+                    context.Refresh();
+                    await Task.WhenAny(run, Task.Delay(500));
+                }
+            });
+        }
+
+        var result = await run;
+        var failures = Thresholds(result, options);
+        Console.WriteLine(Reports.Markdown(result, failures));
+        var output = options.GetValueOrDefault("out") ?? Path.Combine("perf-results", $"{DateTime.UtcNow:yyyyMMdd-HHmmss}-{settings.RunId}");
+        foreach (var file in Reports.Write(result, output, failures))
+        {
+            Console.WriteLine($"wrote {file}");
+        }
+
+        return failures.Count == 0 ? 0 : 1;
+
+        static List<string> Thresholds(LoadResult result, Dictionary<string, string> options)
+        {
+            var failures = new List<string>();
+            if (Number(options, "max-error-rate") is { } maxErrorRate && result.ErrorRate > maxErrorRate)
+            {
+                failures.Add(string.Create(CultureInfo.InvariantCulture, $"error rate {result.ErrorRate:P2} above {maxErrorRate:P2}"));
+            }
+
+            if (Number(options, "min-events-per-second") is { } minEvents && result.EventsAckedPerSecond < minEvents)
+            {
+                failures.Add(string.Create(CultureInfo.InvariantCulture, $"{result.EventsAckedPerSecond:F0} events acked/s below {minEvents:F0}"));
+            }
+
+            if (Number(options, "max-p99-ms") is { } maxP99 && result.LatencyMs(99) > maxP99)
+            {
+                failures.Add(string.Create(CultureInfo.InvariantCulture, $"p99 {result.LatencyMs(99):F2} ms above {maxP99:F2} ms"));
+            }
+
+            if (Number(options, "max-dropped") is { } maxDropped && result.Dropped > maxDropped)
+            {
+                failures.Add(string.Create(CultureInfo.InvariantCulture, $"{result.Dropped} dropped iterations, more than {maxDropped:F0}"));
+            }
+
+            return failures;
+        }
+
+        static double? Number(Dictionary<string, string> options, string name) =>
+            options.TryGetValue(name, out var text) ? double.Parse(text, NumberStyles.Float, CultureInfo.InvariantCulture) : null;
+
+        static Dictionary<string, string> ParseOptions(string[] args)
+        {
+            var options = new Dictionary<string, string>(StringComparer.Ordinal);
+            for (var i = 0; i < args.Length; i++)
+            {
+                if (!args[i].StartsWith("--", StringComparison.Ordinal))
+                {
+                    throw new ArgumentException($"unexpected argument '{args[i]}'");
+                }
+
+                var name = args[i][2..];
+                if (name == "help")
+                {
+                    options[name] = "true";
+                }
+                else if (i + 1 < args.Length)
+                {
+                    options[name] = args[++i];
+                }
+                else
+                {
+                    throw new ArgumentException($"--{name} needs a value");
+                }
+            }
+
+            return options;
+        }
+    }
+}

@@ -96,7 +96,11 @@ internal sealed partial class RedisDedupStore : IDedupStore, IAsyncDisposable
                     return;
                 }
 
-                // Another request holds these identities; its outcome decides ours (see IDedupStore).
+                // Another request holds these identities; its outcome decides ours (see IDedupStore). While waiting we
+                // hold no key above the lowest one we wait for: two requests with overlapping events (a retry racing its
+                // original) could otherwise each hold a key the other waits for, and both would answer 503 after
+                // InFlightWait. With one order, no two requests ever wait on each other.
+                await ReleaseAboveLowestPendingAsync(tenant, keys, pending, results);
                 var remaining = _time.GetElapsedTime(_time.GetTimestamp(), deadline);
                 if (remaining <= TimeSpan.Zero)
                 {
@@ -191,6 +195,42 @@ internal sealed partial class RedisDedupStore : IDedupStore, IAsyncDisposable
                 // Nothing to close.
             }
         }
+    }
+
+    /// <summary>Gives back the keys this call reserved that sort above the lowest key still pending; they become pending again.</summary>
+    private ValueTask ReleaseAboveLowestPendingAsync(string tenant, ReadOnlyMemory<UInt128> reserved, List<int> pending, Memory<bool> results)
+    {
+        var keys = reserved.Span;
+        var lowest = UInt128.MaxValue;
+        foreach (var index in pending)
+        {
+            lowest = UInt128.Min(lowest, keys[index]);
+        }
+
+        var giveBack = new List<int>();
+        var span = results.Span;
+        for (var i = 0; i < keys.Length; i++)
+        {
+            if (span[i] && keys[i] > lowest)
+            {
+                giveBack.Add(i);
+                span[i] = false;
+            }
+        }
+
+        if (giveBack.Count == 0)
+        {
+            return ValueTask.CompletedTask;
+        }
+
+        var release = new UInt128[giveBack.Count];
+        for (var i = 0; i < release.Length; i++)
+        {
+            release[i] = keys[giveBack[i]];
+        }
+
+        pending.AddRange(giveBack);
+        return ReleaseAsync(tenant, release, CancellationToken.None);
     }
 
     /// <summary>One pipelined SET NX per pending key, then one GET per key refused; returns the keys still held by others.</summary>

@@ -121,6 +121,22 @@ public sealed class RedisDedupStoreTests : IAsyncLifetime
     }
 
     [Fact]
+    public async Task A_request_waiting_on_a_key_holds_no_key_above_it_so_requests_never_wait_on_each_other()
+    {
+        var first = await CreateAsync(o => o.InFlightWait = TimeSpan.FromSeconds(30));
+        var second = await CreateAsync(o => o.InFlightWait = TimeSpan.FromSeconds(30));
+        await ReserveAsync(first, 1);                       // request A holds event 1
+        var waiting = ReserveAsync(second, 2, 1);           // request B carries events 2 and 1, and waits for 1
+        await Task.Delay(300);
+
+        // A's other event, 2, must be A's at once: had B kept 2 while waiting for 1, A and B would wait on each other.
+        Assert.Equal(new[] { true }, await ReserveAsync(first, 2).WaitAsync(TimeSpan.FromSeconds(5)));
+
+        await CommitAsync(first, 1, 2);
+        Assert.Equal(new[] { false, false }, await waiting.WaitAsync(TimeSpan.FromSeconds(10)));
+    }
+
+    [Fact]
     public async Task A_key_in_flight_elsewhere_is_reserved_after_its_release()
     {
         var first = await CreateAsync();

@@ -72,14 +72,9 @@ internal static class QueryEndpoints
     private static async Task<IResult> GetGroupUsersAsync(HttpContext context, IGroupQueries queries, IOptions<QueryOptions> options)
     {
         var groupId = PathSegment(context, 3);
-        var errors = new List<ApiError>();
-        var query = context.Request.Query;
-        QueryParameters.RejectOthers(query, errors, "limit", "cursor");
-        var limit = QueryParameters.ParseLimit(query, options.Value, errors);
-        var after = QueryParameters.ParseCursor(query, errors);
-        if (errors.Count > 0)
+        if (ReadPaging(context, options.Value, out var limit, out var after) is { } invalid)
         {
-            return Invalid(errors);
+            return invalid;
         }
 
         var tenant = context.User.GetTenant()!;
@@ -95,14 +90,9 @@ internal static class QueryEndpoints
     private static async Task<IResult> GetUserGroupsAsync(HttpContext context, IGroupQueries queries, IOptions<QueryOptions> options)
     {
         var userId = PathSegment(context, 3);
-        var errors = new List<ApiError>();
-        var query = context.Request.Query;
-        QueryParameters.RejectOthers(query, errors, "limit", "cursor");
-        var limit = QueryParameters.ParseLimit(query, options.Value, errors);
-        var after = QueryParameters.ParseCursor(query, errors);
-        if (errors.Count > 0)
+        if (ReadPaging(context, options.Value, out var limit, out var after) is { } invalid)
         {
-            return Invalid(errors);
+            return invalid;
         }
 
         var rows = await queries.GetUserGroupsAsync(context.User.GetTenant()!, userId, after, limit + 1, context.RequestAborted);
@@ -200,6 +190,17 @@ internal static class QueryEndpoints
             c.EventId,
         }, c => string.Create(CultureInfo.InvariantCulture, $"{c.TimestampMicros}:{c.EventId}"));
         return TypedResults.Ok(new { GroupId = groupId, Trait = trait, page.Items, page.NextCursor });
+    }
+
+    /// <summary>Reads <c>limit</c> and <c>cursor</c> for a listing that takes no other parameter; the 400 when they are bad.</summary>
+    private static IResult? ReadPaging(HttpContext context, QueryOptions options, out int limit, out string? after)
+    {
+        var errors = new List<ApiError>();
+        var query = context.Request.Query;
+        QueryParameters.RejectOthers(query, errors, "limit", "cursor");
+        limit = QueryParameters.ParseLimit(query, options, errors);
+        after = QueryParameters.ParseCursor(query, errors);
+        return errors.Count > 0 ? Invalid(errors) : null;
     }
 
     /// <summary>The first <paramref name="limit"/> rows (the store was asked for one more, to know whether a next page exists).</summary>

@@ -136,15 +136,7 @@ internal sealed partial class RedisDedupStore : IDedupStore, IAsyncDisposable
         try
         {
             var database = await DatabaseAsync(cancellationToken);
-            var batch = database.CreateBatch();
-            var sets = new Task[redisKeys.Length];
-            for (var i = 0; i < redisKeys.Length; i++)
-            {
-                sets[i] = batch.StringSetAsync(redisKeys[i], Stored, _window, When.Always);
-            }
-
-            batch.Execute();
-            await Task.WhenAll(sets).WaitAsync(_options.OperationTimeout, cancellationToken);
+            await PipelineAsync(database, redisKeys, (batch, key) => batch.StringSetAsync(key, Stored, _window, When.Always), cancellationToken);
         }
         catch (Exception ex) when (IsRedisFailure(ex))
         {
@@ -164,16 +156,8 @@ internal sealed partial class RedisDedupStore : IDedupStore, IAsyncDisposable
         try
         {
             var database = await DatabaseAsync(cancellationToken);
-            var batch = database.CreateBatch();
-            var deletes = new Task[redisKeys.Length];
             RedisValue[] token = [_token];
-            for (var i = 0; i < redisKeys.Length; i++)
-            {
-                deletes[i] = batch.ScriptEvaluateAsync(ReleaseScript, [redisKeys[i]], token);
-            }
-
-            batch.Execute();
-            await Task.WhenAll(deletes).WaitAsync(_options.OperationTimeout, cancellationToken);
+            await PipelineAsync(database, redisKeys, (batch, key) => batch.ScriptEvaluateAsync(ReleaseScript, [key], token), cancellationToken);
         }
         catch (Exception ex) when (IsRedisFailure(ex))
         {
@@ -236,20 +220,13 @@ internal sealed partial class RedisDedupStore : IDedupStore, IAsyncDisposable
     /// <summary>One pipelined SET NX per pending key, then one GET per key refused; returns the keys still held by others.</summary>
     private async Task<List<int>> TryReserveAsync(IDatabase database, RedisKey[] keys, List<int> pending, Memory<bool> results, CancellationToken cancellationToken)
     {
-        var batch = database.CreateBatch();
-        var sets = new Task<bool>[pending.Count];
-        for (var i = 0; i < pending.Count; i++)
-        {
-            sets[i] = batch.StringSetAsync(keys[pending[i]], _token, _options.ReservationTtl, When.NotExists);
-        }
-
-        batch.Execute();
-        await Task.WhenAll(sets).WaitAsync(_options.OperationTimeout, cancellationToken);
+        var reserved = await PipelineAsync(database, Select(keys, pending),
+            (batch, key) => batch.StringSetAsync(key, _token, _options.ReservationTtl, When.NotExists), cancellationToken);
 
         var refused = new List<int>();
         for (var i = 0; i < pending.Count; i++)
         {
-            if (sets[i].Result)
+            if (reserved[i])
             {
                 results.Span[pending[i]] = true;
             }
@@ -264,27 +241,45 @@ internal sealed partial class RedisDedupStore : IDedupStore, IAsyncDisposable
             return refused;
         }
 
-        batch = database.CreateBatch();
-        var gets = new Task<RedisValue>[refused.Count];
-        for (var i = 0; i < refused.Count; i++)
-        {
-            gets[i] = batch.StringGetAsync(keys[refused[i]]);
-        }
-
-        batch.Execute();
-        await Task.WhenAll(gets).WaitAsync(_options.OperationTimeout, cancellationToken);
+        var values = await PipelineAsync(database, Select(keys, refused), static (batch, key) => batch.StringGetAsync(key), cancellationToken);
 
         // Stored: a duplicate (results stay false). Held by a reservation, or gone since the SET (released): try again.
         var again = new List<int>();
         for (var i = 0; i < refused.Count; i++)
         {
-            if (gets[i].Result != Stored)
+            if (values[i] != Stored)
             {
                 again.Add(refused[i]);
             }
         }
 
         return again;
+    }
+
+    /// <summary>One round trip: <paramref name="command"/> for every key, sent as one batch, answered within the operation timeout.</summary>
+    private async Task<TResult[]> PipelineAsync<TResult>(
+        IDatabase database, RedisKey[] keys, Func<IBatch, RedisKey, Task<TResult>> command, CancellationToken cancellationToken)
+    {
+        var batch = database.CreateBatch();
+        var sent = new Task<TResult>[keys.Length];
+        for (var i = 0; i < keys.Length; i++)
+        {
+            sent[i] = command(batch, keys[i]);
+        }
+
+        batch.Execute();
+        return await Task.WhenAll(sent).WaitAsync(_options.OperationTimeout, cancellationToken);
+    }
+
+    private static RedisKey[] Select(RedisKey[] keys, List<int> indexes)
+    {
+        var selected = new RedisKey[indexes.Count];
+        for (var i = 0; i < selected.Length; i++)
+        {
+            selected[i] = keys[indexes[i]];
+        }
+
+        return selected;
     }
 
     private RedisKey[] KeysOf(ReadOnlySpan<UInt128> keys)

@@ -9,7 +9,10 @@ namespace Platform.Ingest.Dedup;
 /// bytes (the identity already includes the tenant). A reservation is <c>SET key token NX PX ReservationTtl</c>, where
 /// the token names this process; a commit sets the stored marker for the whole window; a release deletes the key only
 /// while it still holds this process's token, so a late release never drops someone else's reservation or a commit.
-/// Each operation sends one pipelined round trip per batch, not one per key.
+/// Each operation is one Lua script over all of a request's keys (at most <see cref="KeysPerScript"/> per call), so a
+/// 100-event request costs Redis two commands, not two hundred: per-command work, in Redis and in the client, was
+/// most of the dedup cost under load. The keys of one script call must live on one Redis node, so the store needs a
+/// standalone (or replicated/Sentinel) Redis, not Redis Cluster.
 /// </summary>
 /// <remarks>
 /// While Redis cannot answer, <see cref="RedisUnavailableMode.StorageBackstop"/> treats every key as new (storage keeps
@@ -21,9 +24,42 @@ internal sealed partial class RedisDedupStore : IDedupStore, IAsyncDisposable
     /// <summary>The value of a committed key. Reservation tokens start with 'r', so they never equal it.</summary>
     private static readonly RedisValue Stored = "s";
 
+    /// <summary>The most keys one script call carries; larger sets are split into several calls sent together.</summary>
+    internal const int KeysPerScript = 1000;
+
+    /// <summary>
+    /// Per key: 1 = reserved now by this call, 0 = already stored (a duplicate), 2 = held by another request's
+    /// reservation. Atomic, so "refused" and "what holds it" are read together.
+    /// </summary>
+    private const string ReserveScript = """
+        local result = {}
+        for i, key in ipairs(KEYS) do
+          if redis.call('SET', key, ARGV[1], 'NX', 'PX', ARGV[2]) then
+            result[i] = 1
+          elseif redis.call('GET', key) == ARGV[3] then
+            result[i] = 0
+          else
+            result[i] = 2
+          end
+        end
+        return result
+        """;
+
+    private const string CommitScript = """
+        for _, key in ipairs(KEYS) do
+          redis.call('SET', key, ARGV[1], 'PX', ARGV[2])
+        end
+        return #KEYS
+        """;
+
     private const string ReleaseScript = """
-        if redis.call('GET', KEYS[1]) == ARGV[1] then return redis.call('DEL', KEYS[1]) end
-        return 0
+        local released = 0
+        for _, key in ipairs(KEYS) do
+          if redis.call('GET', key) == ARGV[1] then
+            released = released + redis.call('DEL', key)
+          end
+        end
+        return released
         """;
 
     private readonly RedisDedupOptions _options;
@@ -33,6 +69,9 @@ internal sealed partial class RedisDedupStore : IDedupStore, IAsyncDisposable
     private readonly ILogger<RedisDedupStore> _logger;
     private readonly byte[] _prefix;
     private readonly RedisValue _token = "r" + Guid.NewGuid().ToString("N");
+    private readonly RedisValue[] _reserveArgs;
+    private readonly RedisValue[] _commitArgs;
+    private readonly RedisValue[] _releaseArgs;
     private readonly Lazy<Task<ConnectionMultiplexer>> _connection;
     private int _unavailableLogged;
 
@@ -46,6 +85,9 @@ internal sealed partial class RedisDedupStore : IDedupStore, IAsyncDisposable
         _logger = logger;
         _prefix = System.Text.Encoding.UTF8.GetBytes(_options.KeyPrefix);
         _connection = new Lazy<Task<ConnectionMultiplexer>>(ConnectAsync);
+        _reserveArgs = [_token, (long)_options.ReservationTtl.TotalMilliseconds, Stored];
+        _commitArgs = [Stored, (long)_window.TotalMilliseconds];
+        _releaseArgs = [_token];
     }
 
     public RedisUnavailableMode OnUnavailable => _options.OnUnavailable;
@@ -136,7 +178,7 @@ internal sealed partial class RedisDedupStore : IDedupStore, IAsyncDisposable
         try
         {
             var database = await DatabaseAsync(cancellationToken);
-            await PipelineAsync(database, redisKeys, (batch, key) => batch.StringSetAsync(key, Stored, _window, When.Always), cancellationToken);
+            await ScriptAsync(database, CommitScript, redisKeys, _commitArgs, cancellationToken);
         }
         catch (Exception ex) when (IsRedisFailure(ex))
         {
@@ -156,8 +198,7 @@ internal sealed partial class RedisDedupStore : IDedupStore, IAsyncDisposable
         try
         {
             var database = await DatabaseAsync(cancellationToken);
-            RedisValue[] token = [_token];
-            await PipelineAsync(database, redisKeys, (batch, key) => batch.ScriptEvaluateAsync(ReleaseScript, [key], token), cancellationToken);
+            await ScriptAsync(database, ReleaseScript, redisKeys, _releaseArgs, cancellationToken);
         }
         catch (Exception ex) when (IsRedisFailure(ex))
         {
@@ -217,59 +258,62 @@ internal sealed partial class RedisDedupStore : IDedupStore, IAsyncDisposable
         return ReleaseAsync(tenant, release, CancellationToken.None);
     }
 
-    /// <summary>One pipelined SET NX per pending key, then one GET per key refused; returns the keys still held by others.</summary>
+    /// <summary>One script call over the pending keys; returns the keys still held by other requests.</summary>
     private async Task<List<int>> TryReserveAsync(IDatabase database, RedisKey[] keys, List<int> pending, Memory<bool> results, CancellationToken cancellationToken)
     {
-        var reserved = await PipelineAsync(database, Select(keys, pending),
-            (batch, key) => batch.StringSetAsync(key, _token, _options.ReservationTtl, When.NotExists), cancellationToken);
-
-        var refused = new List<int>();
+        var outcomes = await ScriptAsync(database, ReserveScript, Select(keys, pending), _reserveArgs, cancellationToken);
+        var held = new List<int>();
+        var span = results.Span;
         for (var i = 0; i < pending.Count; i++)
         {
-            if (reserved[i])
+            switch (outcomes[i])
             {
-                results.Span[pending[i]] = true;
-            }
-            else
-            {
-                refused.Add(pending[i]);
-            }
-        }
-
-        if (refused.Count == 0)
-        {
-            return refused;
-        }
-
-        var values = await PipelineAsync(database, Select(keys, refused), static (batch, key) => batch.StringGetAsync(key), cancellationToken);
-
-        // Stored: a duplicate (results stay false). Held by a reservation, or gone since the SET (released): try again.
-        var again = new List<int>();
-        for (var i = 0; i < refused.Count; i++)
-        {
-            if (values[i] != Stored)
-            {
-                again.Add(refused[i]);
+                case 1:
+                    span[pending[i]] = true;
+                    break;
+                case 2:
+                    held.Add(pending[i]);
+                    break;
+                default:
+                    // Stored within the window: a duplicate, results stay false.
+                    break;
             }
         }
 
-        return again;
+        return held;
     }
 
-    /// <summary>One round trip: <paramref name="command"/> for every key, sent as one batch, answered within the operation timeout.</summary>
-    private async Task<TResult[]> PipelineAsync<TResult>(
-        IDatabase database, RedisKey[] keys, Func<IBatch, RedisKey, Task<TResult>> command, CancellationToken cancellationToken)
+    /// <summary>
+    /// Runs <paramref name="script"/> over <paramref name="keys"/>, at most <see cref="KeysPerScript"/> keys per call, all
+    /// calls sent at once, answered within the operation timeout; returns the scripts' per-key results in key order.
+    /// </summary>
+    private async Task<long[]> ScriptAsync(IDatabase database, string script, RedisKey[] keys, RedisValue[] args, CancellationToken cancellationToken)
     {
-        var batch = database.CreateBatch();
-        var sent = new Task<TResult>[keys.Length];
-        for (var i = 0; i < keys.Length; i++)
+        if (keys.Length <= KeysPerScript)
         {
-            sent[i] = command(batch, keys[i]);
+            return ToLongs(await database.ScriptEvaluateAsync(script, keys, args).WaitAsync(_options.OperationTimeout, cancellationToken));
         }
 
-        batch.Execute();
-        return await Task.WhenAll(sent).WaitAsync(_options.OperationTimeout, cancellationToken);
+        var calls = new Task<RedisResult>[(keys.Length + KeysPerScript - 1) / KeysPerScript];
+        for (var c = 0; c < calls.Length; c++)
+        {
+            var start = c * KeysPerScript;
+            calls[c] = database.ScriptEvaluateAsync(script, keys[start..Math.Min(keys.Length, start + KeysPerScript)], args);
+        }
+
+        var answers = await Task.WhenAll(calls).WaitAsync(_options.OperationTimeout, cancellationToken);
+        var all = new List<long>(keys.Length);
+        foreach (var answer in answers)
+        {
+            all.AddRange(ToLongs(answer));
+        }
+
+        return [.. all];
     }
+
+    /// <summary>A script's answer: a table of integers (reserve) or one integer (commit, release).</summary>
+    private static long[] ToLongs(RedisResult result) =>
+        result.Resp2Type == ResultType.Array ? (long[])result! : [(long)result];
 
     private static RedisKey[] Select(RedisKey[] keys, List<int> indexes)
     {

@@ -135,28 +135,16 @@ internal sealed partial class BatchWriter : BackgroundService
         _telemetry.InsertEvents.Record(events);
         _telemetry.InsertRequests.Record(taken.Count);
 
+        // One dedup update per tenant for the whole insert (one Redis round trip each, sent together), not one per request.
+        var updates = new List<Task>();
+        foreach (var (tenant, keys) in KeysByTenant(taken))
+        {
+            updates.Add(UpdateDedupAsync(tenant, keys, committed: failure is null));
+        }
+
+        await Task.WhenAll(updates);
         foreach (var pending in taken)
         {
-            try
-            {
-                if (failure is null)
-                {
-                    await _dedup.CommitAsync(pending.Batch.Tenant, pending.ReservedKeys, CancellationToken.None);
-                }
-                else
-                {
-                    await _dedup.ReleaseAsync(pending.Batch.Tenant, pending.ReservedKeys, CancellationToken.None);
-                }
-            }
-            catch (Exception ex)
-            {
-                _telemetry.DedupErrors.Add(1);
-
-                // The events' fate is decided by storage; a dedup store that missed the update only
-                // means a retry reaches storage, which collapses it.
-                LogDedupUpdateFailed(ex, failure is null ? "commit" : "release");
-            }
-
             if (failure is null)
             {
                 pending.Completion.TrySetResult();
@@ -165,6 +153,52 @@ internal sealed partial class BatchWriter : BackgroundService
             {
                 pending.Completion.TrySetException(new StorageUnavailableException(failure));
             }
+        }
+    }
+
+    private static Dictionary<string, UInt128[]> KeysByTenant(List<PendingWrite> taken)
+    {
+        var byTenant = new Dictionary<string, List<UInt128>>(StringComparer.Ordinal);
+        foreach (var pending in taken)
+        {
+            if (!byTenant.TryGetValue(pending.Batch.Tenant, out var keys))
+            {
+                keys = new List<UInt128>(pending.ReservedKeys.Length);
+                byTenant.Add(pending.Batch.Tenant, keys);
+            }
+
+            keys.AddRange(pending.ReservedKeys);
+        }
+
+        var result = new Dictionary<string, UInt128[]>(byTenant.Count, StringComparer.Ordinal);
+        foreach (var (tenant, keys) in byTenant)
+        {
+            result.Add(tenant, [.. keys]);
+        }
+
+        return result;
+    }
+
+    private async Task UpdateDedupAsync(string tenant, UInt128[] keys, bool committed)
+    {
+        try
+        {
+            if (committed)
+            {
+                await _dedup.CommitAsync(tenant, keys, CancellationToken.None);
+            }
+            else
+            {
+                await _dedup.ReleaseAsync(tenant, keys, CancellationToken.None);
+            }
+        }
+        catch (Exception ex)
+        {
+            _telemetry.DedupErrors.Add(1);
+
+            // The events' fate is decided by storage; a dedup store that missed the update only
+            // means a retry reaches storage, which collapses it.
+            LogDedupUpdateFailed(ex, committed ? "commit" : "release");
         }
     }
 

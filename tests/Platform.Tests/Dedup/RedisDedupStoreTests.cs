@@ -62,6 +62,28 @@ public sealed class RedisDedupStoreTests : IAsyncLifetime
     }
 
     [Fact]
+    public async Task More_keys_than_one_script_call_carries_are_reserved_committed_and_released_in_order()
+    {
+        var store = await CreateAsync();
+        var count = (2 * RedisDedupStore.KeysPerScript) + 7;
+        var keys = new UInt128[count];
+        for (var i = 0; i < count; i++)
+        {
+            keys[i] = (UInt128)(i + 1);
+        }
+
+        Assert.All(await ReserveAsync(store, keys), Assert.True);
+        await CommitAsync(store, keys[..(count / 2)]);
+        await ReleaseAsync(store, keys[(count / 2)..]);
+
+        // The committed first half are duplicates; the released second half, and one key never seen, are new.
+        var again = await ReserveAsync(store, [.. keys, (UInt128)(count + 1)]);
+        Assert.Equal(count / 2, again.Count(reserved => !reserved));
+        Assert.All(again[..(count / 2)], Assert.False);
+        Assert.All(again[(count / 2)..], Assert.True);
+    }
+
+    [Fact]
     public async Task A_released_key_can_be_reserved_again()
     {
         var store = await CreateAsync();

@@ -32,7 +32,11 @@ internal sealed class GroupEventParser(IOptions<GroupApiOptions> options, TimePr
     /// <summary>At most this many problems are listed in one 400; the rest are counted.</summary>
     public const int MaxListedErrors = 1_000;
 
+    /// <summary>Distinct trait names kept as shared strings (see <see cref="NameCache"/>).</summary>
+    internal const int CachedTraitNames = 10_000;
+
     private readonly GroupApiOptions _limits = options.Value;
+    private readonly NameCache _traitNames = new(CachedTraitNames, KnownTraits.Kinds.Keys);
 
     public ParseOutcome Parse(ReadOnlySpan<byte> body, string tenant)
     {
@@ -369,10 +373,11 @@ internal sealed class GroupEventParser(IOptions<GroupApiOptions> options, TimePr
         var errorsBefore = state.ErrorCount;
         var traits = state.TraitScratch;
         traits.Clear();
+        state.GroupType = null;
         var count = 0;
         while (reader.Read() && reader.TokenType != JsonTokenType.EndObject)
         {
-            var key = reader.GetString()!;
+            var key = _traitNames.Get(ref reader);
             reader.Read();
             if (++count == _limits.MaxTraitsPerEvent + 1)
             {
@@ -422,7 +427,7 @@ internal sealed class GroupEventParser(IOptions<GroupApiOptions> options, TimePr
             return null;
         }
 
-        groupType = JsonSerializer.Deserialize<string>(traits[groupTypeIndex].Json!);
+        groupType = state.GroupType;
         return [.. traits];
     }
 
@@ -459,10 +464,16 @@ internal sealed class GroupEventParser(IOptions<GroupApiOptions> options, TimePr
                 return false;
             }
 
-            if (key == KnownTraits.GroupType && string.IsNullOrWhiteSpace(reader.GetString()))
+            if (key == KnownTraits.GroupType)
             {
-                state.AddError(index, "traits.group_type", "must be a non-empty string");
-                return false;
+                var groupType = reader.GetString();
+                if (string.IsNullOrWhiteSpace(groupType))
+                {
+                    state.AddError(index, "traits.group_type", "must be a non-empty string");
+                    return false;
+                }
+
+                state.GroupType = groupType;
             }
 
             WriteString(ref reader, writer);
@@ -540,32 +551,31 @@ internal sealed class GroupEventParser(IOptions<GroupApiOptions> options, TimePr
             return null;
         }
 
-        using var document = JsonDocument.ParseValue(ref reader);
-        var root = document.RootElement;
-        if (root.TryGetProperty("group_id"u8, out var nested) && nested.ValueKind != JsonValueKind.Null)
+        // A look ahead on a copy of the reader: the object itself is still to be written below.
+        if (ScanContext(reader, out var groupIdValue, out var groupIdKind) == 0)
         {
-            var text = nested.ValueKind == JsonValueKind.String ? nested.GetString() : null;
-            if (string.IsNullOrWhiteSpace(text))
+            reader.Skip();
+            return null;
+        }
+
+        if (groupIdKind is not null and not JsonTokenType.Null)
+        {
+            if (string.IsNullOrWhiteSpace(groupIdValue))
             {
                 state.AddError(index, "context.group_id", "must be a non-empty string");
             }
-            else if (Encoding.UTF8.GetByteCount(text) > _limits.MaxIdBytes)
+            else if (Encoding.UTF8.GetByteCount(groupIdValue) > _limits.MaxIdBytes)
             {
                 state.AddError(index, "context.group_id", $"is longer than {_limits.MaxIdBytes} bytes");
             }
             else
             {
-                contextGroupId = text;
+                contextGroupId = groupIdValue;
             }
         }
 
-        if (root.GetPropertyCount() == 0)
-        {
-            return null;
-        }
-
         var writer = state.StartValue();
-        WriteCanonical(root, writer);
+        WriteCanonical(ref reader, writer);
         var json = state.FinishValue();
         if (json.Length > _limits.MaxContextBytes)
         {
@@ -593,6 +603,18 @@ internal sealed class GroupEventParser(IOptions<GroupApiOptions> options, TimePr
     {
         switch (reader.TokenType)
         {
+            case JsonTokenType.StartObject when HasSortedPlainNames(reader):
+                // Already in canonical order (the usual case): written as it is read, without building a document.
+                writer.WriteStartObject();
+                while (reader.Read() && reader.TokenType != JsonTokenType.EndObject)
+                {
+                    writer.WritePropertyName(reader.ValueSpan);
+                    reader.Read();
+                    WriteCanonical(ref reader, writer);
+                }
+
+                writer.WriteEndObject();
+                break;
             case JsonTokenType.StartObject:
                 using (var document = JsonDocument.ParseValue(ref reader))
                 {
@@ -625,6 +647,63 @@ internal sealed class GroupEventParser(IOptions<GroupApiOptions> options, TimePr
                 writer.WriteNullValue();
                 break;
         }
+    }
+
+    /// <summary>
+    /// True when the object at the reader (a copy; the caller's reader does not move) has member names that are plain,
+    /// unescaped ASCII in strictly ascending order. For ASCII, byte order is ordinal order, so such an object is already
+    /// canonical at its own level; duplicates are not ascending and take the general path, as before.
+    /// </summary>
+    private static bool HasSortedPlainNames(Utf8JsonReader reader)
+    {
+        ReadOnlySpan<byte> previous = default;
+        var first = true;
+        while (reader.Read() && reader.TokenType != JsonTokenType.EndObject)
+        {
+            if (reader.ValueIsEscaped || reader.HasValueSequence)
+            {
+                return false;
+            }
+
+            var name = reader.ValueSpan;
+            if (System.Text.Ascii.IsValid(name) is false || (!first && previous.SequenceCompareTo(name) >= 0))
+            {
+                return false;
+            }
+
+            previous = name;
+            first = false;
+            reader.Read();
+            reader.Skip();
+        }
+
+        return true;
+    }
+
+    /// <summary>
+    /// Counts the context object's members (on a copy of the reader) and finds its group_id: the last one, as a
+    /// document lookup would, with its token kind (null when absent) and its text when it is a string.
+    /// </summary>
+    private static int ScanContext(Utf8JsonReader reader, out string? groupId, out JsonTokenType? groupIdKind)
+    {
+        groupId = null;
+        groupIdKind = null;
+        var members = 0;
+        while (reader.Read() && reader.TokenType != JsonTokenType.EndObject)
+        {
+            members++;
+            var isGroupId = reader.ValueTextEquals("group_id"u8);
+            reader.Read();
+            if (isGroupId)
+            {
+                groupIdKind = reader.TokenType;
+                groupId = reader.TokenType == JsonTokenType.String ? reader.GetString() : null;
+            }
+
+            reader.Skip();
+        }
+
+        return members;
     }
 
     private static void WriteCanonical(JsonElement element, Utf8JsonWriter writer)
@@ -774,6 +853,9 @@ internal sealed class GroupEventParser(IOptions<GroupApiOptions> options, TimePr
         public HashSet<string> DistinctGroups { get; } = new(StringComparer.Ordinal);
 
         public List<TraitValue> TraitScratch { get; } = [];
+
+        /// <summary>The current event's group_type, as read while validating it.</summary>
+        public string? GroupType { get; set; }
 
         public ArrayBufferWriter<byte> HashInput { get; } = new(512);
 

@@ -1,15 +1,15 @@
 using System.Globalization;
 using System.Text.Json;
 using ClickHouse.Driver;
-using ClickHouse.Driver.Compression;
 using Microsoft.Extensions.Logging;
 
 namespace Platform.Ingest.Storage.ClickHouse;
 
 /// <summary>
 /// The production backend: ClickHouse over HTTP with the official driver. One long-lived client (it pools HTTP
-/// connections). Inserts use RowBinary (<c>InsertBinaryAsync</c>) with explicit column types, so no schema probe is
-/// sent (18.16 lacks the format it uses); reads use <c>FORMAT JSONEachRow</c>, the one read path that works on 18.16.
+/// connections). Inserts send RowBinary rows written by <see cref="RowBinaryWriter"/> with an explicit column list, so no
+/// schema probe is sent (18.16 lacks the format the driver's probe uses); reads use <c>FORMAT JSONEachRow</c>, the one
+/// read path that works on 18.16.
 /// Every value in SQL text goes through <see cref="ClickHouseSql"/>.
 /// </summary>
 /// <remarks>
@@ -25,37 +25,13 @@ internal sealed partial class ClickHouseEventStore : IEventStore, IDisposable
     private static readonly string[] EventColumns =
         ["tenant", "event_id", "message_id", "group_id", "user_id", "event_us", "group_type", "traits_json", "context_json", "received_us"];
 
-    private static readonly Dictionary<string, string> EventColumnTypes = new(StringComparer.Ordinal)
-    {
-        ["tenant"] = "String",
-        ["event_id"] = "String",
-        ["message_id"] = "Nullable(String)",
-        ["group_id"] = "String",
-        ["user_id"] = "String",
-        ["event_us"] = "UInt64",
-        ["group_type"] = "String",
-        ["traits_json"] = "String",
-        ["context_json"] = "Nullable(String)",
-        ["received_us"] = "UInt64",
-    };
-
     private static readonly string[] TraitColumns = ["tenant", "group_id", "trait_key", "event_us", "event_id", "value_json", "cleared"];
-
-    private static readonly Dictionary<string, string> TraitColumnTypes = new(StringComparer.Ordinal)
-    {
-        ["tenant"] = "String",
-        ["group_id"] = "String",
-        ["trait_key"] = "String",
-        ["event_us"] = "UInt64",
-        ["event_id"] = "String",
-        ["value_json"] = "String",
-        ["cleared"] = "UInt8",
-    };
 
     private readonly ClickHouseClient _client;
     private readonly ClickHouseOptions _options;
     private readonly ClickHouseLayout _layout;
     private readonly ILogger<ClickHouseEventStore> _logger;
+    private readonly QueryOptions? _insertOptions;
 
     public ClickHouseEventStore(ClickHouseOptions options, ILogger<ClickHouseEventStore> logger)
     {
@@ -64,6 +40,9 @@ internal sealed partial class ClickHouseEventStore : IEventStore, IDisposable
         _layout = options.Layout;
         _logger = logger;
         _client = new ClickHouseClient(options.CreateSettings());
+
+        // A Distributed insert is acknowledged before it reaches the shards unless it is synchronous.
+        _insertOptions = _layout.IsCluster ? new QueryOptions { CustomSettings = new Dictionary<string, object> { ["insert_distributed_sync"] = 1 } } : null;
     }
 
     internal ClickHouseLayout Layout => _layout;
@@ -106,46 +85,63 @@ internal sealed partial class ClickHouseEventStore : IEventStore, IDisposable
     public async Task InsertAsync(IReadOnlyList<IngestBatch> batches, CancellationToken cancellationToken)
     {
         ArgumentNullException.ThrowIfNull(batches);
-        var events = new List<object?[]>();
-        var traits = new List<object?[]>();
-        var seen = new HashSet<(string Tenant, string EventId)>();
+        var eventCount = 0;
         foreach (var batch in batches)
         {
+            eventCount += batch.Events.Count;
+        }
+
+        using var events = new RowBinaryWriter(eventCount * 512);
+        using var traits = new RowBinaryWriter(eventCount * 1024);
+        var seen = new HashSet<(string Tenant, UInt128 Key)>(eventCount);
+        foreach (var batch in batches)
+        {
+            var receivedUs = checked((ulong)batch.ReceivedAtMicros);
             foreach (var groupEvent in batch.Events)
             {
                 // Within one call the first occurrence wins, as on every backend.
-                if (!seen.Add((batch.Tenant, groupEvent.EventId)))
+                if (!seen.Add((batch.Tenant, groupEvent.Key)))
                 {
                     continue;
                 }
 
+                // Column order as in EventColumns and TraitColumns.
                 var eventUs = checked((ulong)groupEvent.TimestampMicros);
-                events.Add([
-                    batch.Tenant, groupEvent.EventId, groupEvent.MessageId, groupEvent.GroupId, groupEvent.UserId, eventUs,
-                    groupEvent.GroupType, groupEvent.TraitsJson, groupEvent.ContextJson, checked((ulong)batch.ReceivedAtMicros),
-                ]);
+                events.String(batch.Tenant);
+                events.String(groupEvent.EventId);
+                events.NullableString(groupEvent.MessageId);
+                events.String(groupEvent.GroupId);
+                events.String(groupEvent.UserId);
+                events.UInt64(eventUs);
+                events.String(groupEvent.GroupType);
+                events.String(groupEvent.TraitsJson);
+                events.NullableString(groupEvent.ContextJson);
+                events.UInt64(receivedUs);
                 foreach (var trait in groupEvent.Traits)
                 {
-                    traits.Add([
-                        batch.Tenant, groupEvent.GroupId, trait.Key, eventUs, groupEvent.EventId,
-                        trait.Json ?? string.Empty, trait.Json is null ? (byte)1 : (byte)0,
-                    ]);
+                    traits.String(batch.Tenant);
+                    traits.String(groupEvent.GroupId);
+                    traits.String(trait.Key);
+                    traits.UInt64(eventUs);
+                    traits.String(groupEvent.EventId);
+                    traits.String(trait.Json ?? string.Empty);
+                    traits.UInt8(trait.Json is null ? (byte)1 : (byte)0);
                 }
             }
         }
 
-        if (events.Count == 0)
+        if (events.Length == 0)
         {
             return;
         }
 
         // Trait rows first: the event rows (and the memberships their views derive) make the event visible as stored.
-        if (traits.Count > 0)
+        if (traits.Length > 0)
         {
-            await _client.InsertBinaryAsync(_layout.Table(ClickHouseSchema.GroupTraits.Name), TraitColumns, traits, InsertOptions(TraitColumnTypes), cancellationToken);
+            await SendRowsAsync(ClickHouseSchema.GroupTraits.Name, TraitColumns, traits, cancellationToken);
         }
 
-        await _client.InsertBinaryAsync(_layout.Table(ClickHouseSchema.Events.Name), EventColumns, events, InsertOptions(EventColumnTypes), cancellationToken);
+        await SendRowsAsync(ClickHouseSchema.Events.Name, EventColumns, events, cancellationToken);
     }
 
     public async Task<bool> IsHealthyAsync(CancellationToken cancellationToken)
@@ -188,17 +184,19 @@ internal sealed partial class ClickHouseEventStore : IEventStore, IDisposable
 
     public void Dispose() => _client.Dispose();
 
-    private global::ClickHouse.Driver.InsertOptions InsertOptions(Dictionary<string, string> columnTypes) =>
-        new()
+    /// <summary>One INSERT ... FORMAT RowBinary; throws unless ClickHouse confirms it.</summary>
+    private async Task SendRowsAsync(string table, string[] columns, RowBinaryWriter rows, CancellationToken cancellationToken)
+    {
+        // With useCompression the driver gzips the body itself (18.16 reads gzip, not the driver's default zstd).
+        using var body = rows.AsStream();
+        using var response = await _client.InsertRawStreamAsync(
+            _layout.Table(table), body, "RowBinary", columns, useCompression: _options.CompressInserts, _insertOptions, cancellationToken);
+        if (!response.IsSuccessStatusCode)
         {
-            ColumnTypes = columnTypes,
-            // 18.16 knows no zstd (the driver's default); gzip when asked, else plain bodies.
-            Compressor = _options.CompressInserts ? new GZipCompressor(System.IO.Compression.CompressionLevel.Fastest, 64 * 1024) : null,
-            BatchSize = _options.InsertBlockRows,
-            MaxDegreeOfParallelism = 1,
-            // A Distributed insert is acknowledged before it reaches the shards unless it is synchronous.
-            CustomSettings = _layout.IsCluster ? new Dictionary<string, object> { ["insert_distributed_sync"] = 1 } : null,
-        };
+            var detail = await response.Content.ReadAsStringAsync(cancellationToken);
+            throw new InvalidOperationException($"ClickHouse refused the insert into {table} ({(int)response.StatusCode}): {detail}");
+        }
+    }
 
     private Task<int> ExecuteAsync(string sql, CancellationToken cancellationToken) =>
         _client.ExecuteNonQueryAsync(sql, null, null, cancellationToken);

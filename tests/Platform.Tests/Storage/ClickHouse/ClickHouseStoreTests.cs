@@ -36,6 +36,32 @@ public sealed class ClickHouseStoreTests(ClickHouseFixture fixture) : IAsyncLife
         Assert.Equal(new Dictionary<string, string> { ["plan"] = "\"pro\"", ["seats"] = "5" }, await _store.GetCurrentTraitsAsync("t1", "acme", default));
     }
 
+    [Theory]
+    [InlineData(false)]
+    [InlineData(true)]
+    public async Task Every_column_reads_back_exactly_as_written_compressed_or_not(bool compress)
+    {
+        using var store = new ClickHouseEventStore(
+            new ClickHouseOptions { ConnectionString = _options.ConnectionString, Database = _options.Database, CompressInserts = compress },
+            NullLogger<ClickHouseEventStore>.Instance);
+        // Lengths around the varint steps of RowBinary strings (127/128 and 16383/16384 bytes), NULL and non-NULL
+        // nullable columns, multi-byte UTF-8 and a cleared trait.
+        var short127 = "\"" + new string('a', 125) + "\"";
+        var long16384 = "\"" + new string('é', 8191) + "\"";
+        await store.InsertAsync([Batch("t1",
+            Event(1, groupId: "grüße/%?", userId: new string('u', 128), messageId: null, contextJson: null,
+                traits: [Trait("short", short127), Trait("long", long16384), Trait("gone", null)]),
+            Event(2, groupId: "g2", messageId: "m-2", contextJson: """{"ip":"1.2.3.4"}""", traits: [Trait("n", "16383")]))], default);
+
+        Assert.Equal(new(2, 4, 2), await store.CountAsync("t1", default));
+        var traits = await store.GetCurrentTraitsAsync("t1", "grüße/%?", default);
+        Assert.Equal(new Dictionary<string, string> { ["short"] = short127, ["long"] = long16384 }, traits);
+        var members = await store.GetGroupUsersAsync("t1", "grüße/%?", null, 10, default);
+        Assert.Equal(new string('u', 128), Assert.Single(members).Id);
+        var history = await store.GetTraitHistoryAsync("t1", "g2", "n", null, 10, default);
+        Assert.Equal("16383", Assert.Single(history).ValueJson);
+    }
+
     [Fact]
     public async Task Storing_the_same_events_again_never_counts_them_twice()
     {

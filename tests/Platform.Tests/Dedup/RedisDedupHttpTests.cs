@@ -86,10 +86,7 @@ public sealed class RedisDedupHttpTests : IAsyncLifetime
     [Fact]
     public async Task A_bad_redis_setting_stops_the_service_at_start_naming_the_key()
     {
-        var failure = Assert.ThrowsAny<Exception>(() =>
-        {
-            using var host = new IngestHost(new Dictionary<string, string?> { ["Dedup:Backend"] = "Redis" });
-        });
+        var failure = StartFailure.Of(() => new IngestHost(new Dictionary<string, string?> { ["Dedup:Backend"] = "Redis" }));
 
         Assert.Contains("Dedup:Redis:ConnectionString", failure.ToString(), StringComparison.Ordinal);
     }

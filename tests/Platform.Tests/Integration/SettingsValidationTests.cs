@@ -14,7 +14,7 @@ public sealed class SettingsValidationTests
     [InlineData("Telemetry:MetricsPath", "metrics")]
     public void A_bad_value_stops_the_service_naming_its_key(string key, string value)
     {
-        var error = Assert.ThrowsAny<Exception>(() => new IngestHost(new Dictionary<string, string?> { [key] = value }).Dispose());
+        var error = StartFailure.Of(() => new IngestHost(new Dictionary<string, string?> { [key] = value }));
 
         var validation = error as OptionsValidationException ?? error.InnerException as OptionsValidationException;
         Assert.NotNull(validation);

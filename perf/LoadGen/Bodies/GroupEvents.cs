@@ -19,7 +19,8 @@ internal sealed class GroupEvents
     private static readonly string[] TechCategories = ["analytics", "crm", "payments", "cloud", "security", "email"];
     private static readonly DateTimeOffset Epoch = new(2025, 1, 1, 0, 0, 0, TimeSpan.Zero);
 
-    // Quotes in trait values (JSON text inside a string column) as \", as ingest's canonical JSON writes them.
+    // Trait values as ingest's canonical JSON writes them (an apostrophe stays one, not \u0027), and that JSON inside the
+    // row's string column with its quotes as \".
     private static readonly JavaScriptEncoder RowEncoder = JavaScriptEncoder.UnsafeRelaxedJsonEscaping;
 
     /// <summary>The values of the <c>planName</c> trait, for reads that filter on it.</summary>
@@ -69,7 +70,7 @@ internal sealed class GroupEvents
             var groupId = $"group-{e.Group}";
             var eventId = EventId(n);
             scratch.ResetWrittenCount();
-            using (var traits = new Utf8JsonWriter(scratch, new JsonWriterOptions { SkipValidation = true }))
+            using (var traits = new Utf8JsonWriter(scratch, new JsonWriterOptions { SkipValidation = true, Encoder = RowEncoder }))
             {
                 WriteTraits(traits, e);
             }

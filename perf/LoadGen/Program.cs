@@ -118,10 +118,10 @@ internal static class Program
         };
 
         using var verifier = verify is null ? null : new StorageVerifier(verify);
-        long? acceptedBefore = null;
+        IngestCounters? ingestBefore = null;
         if (verifier is not null && settings.Workload == Workload.GroupApi)
         {
-            acceptedBefore = await verifier.ReadAcceptedCounterAsync(cancel.Token);
+            ingestBefore = await verifier.ReadIngestCountersAsync(cancel.Token);
         }
 
         using var engine = new LoadEngine(settings);
@@ -146,7 +146,7 @@ internal static class Program
         var result = await run;
         if (verifier is not null)
         {
-            result = result with { Verification = await verifier.VerifyAsync(result, engine.Events, acceptedBefore, CancellationToken.None) };
+            result = result with { Verification = await verifier.VerifyAsync(result, engine.Events, ingestBefore, CancellationToken.None) };
         }
 
         var failures = Thresholds(result, options);
@@ -184,7 +184,7 @@ internal static class Program
 
             foreach (var check in result.Verification?.Checks.Where(c => !c.Passed) ?? [])
             {
-                failures.Add(string.Create(CultureInfo.InvariantCulture, $"verification: {check.Name}: expected {check.Expected}, found {check.Actual}"));
+                failures.Add(string.Create(CultureInfo.InvariantCulture, $"verification: {check.Name}: expected {check.ExpectedText}, found {check.Actual}"));
             }
 
             return failures;

@@ -54,6 +54,11 @@ internal sealed record RunSummary
 
     public IReadOnlyList<string> Checks { get; init; } = [];
 
+    /// <summary>Ingest's storage inserts during the run, and the events they carried (its group commit), when verified.</summary>
+    public long? IngestInserts { get; init; }
+
+    public long? IngestInsertedEvents { get; init; }
+
     public IReadOnlyList<string> FailedChecks { get; init; } = [];
 
     public IReadOnlyList<string> ErrorSamples { get; init; } = [];
@@ -70,13 +75,25 @@ internal sealed record RunSummary
         var checks = new List<string>();
         var failed = new List<string>();
         bool? passed = null;
+        long? ingestInserts = null, ingestInsertedEvents = null;
         if (root.TryGetProperty("verification", out var verification) && verification.ValueKind == JsonValueKind.Object)
         {
             passed = verification.GetProperty("passed").GetBoolean();
+            if (verification.TryGetProperty("ingest_inserts", out var inserts) && inserts.ValueKind == JsonValueKind.Number)
+            {
+                ingestInserts = inserts.GetInt64();
+                ingestInsertedEvents = verification.GetProperty("ingest_inserted_events").GetInt64();
+            }
+
             foreach (var check in verification.GetProperty("checks").EnumerateArray())
             {
                 var text = string.Create(CultureInfo.InvariantCulture,
-                    $"{check.GetProperty("name").GetString()}: expected {check.GetProperty("expected").GetInt64()}, found {check.GetProperty("actual").GetInt64()}");
+                    $"{check.GetProperty("name").GetString()}: expected {check.GetProperty("expected_text").GetString()}, found {check.GetProperty("actual").GetInt64()}");
+                if (check.TryGetProperty("note", out var note) && note.ValueKind == JsonValueKind.String)
+                {
+                    text += $" ({note.GetString()})";
+                }
+
                 checks.Add(text);
                 if (!check.GetProperty("passed").GetBoolean())
                 {
@@ -106,6 +123,8 @@ internal sealed record RunSummary
             LoadGenCpuMs = root.GetProperty("loadgen_cpu_ms").GetDouble(),
             LoadGenPeakRssBytes = root.GetProperty("loadgen_peak_rss_bytes").GetInt64(),
             VerificationPassed = passed,
+            IngestInserts = ingestInserts,
+            IngestInsertedEvents = ingestInsertedEvents,
             Checks = checks,
             FailedChecks = failed,
             ErrorSamples = [.. root.GetProperty("error_samples").EnumerateArray().Select(e => e.GetString()!)],

@@ -102,10 +102,11 @@ internal static class ResultsMarkdown
         md.AppendLine();
         md.AppendLine("CPU milliseconds (user + system, from `/proc/<pid>/stat` before and after each measured window; the load generator's " +
             "from its own process) divided by the events acked in the window, duplicates included; for the ClickHouse baseline, per " +
-            "1,000 events' trait rows. \"cores busy\" is all of it over the window's wall time.");
+            "1,000 events' trait rows. \"cores busy\" is all of it over the window's wall time; \"events per insert\" is ingest's group commit " +
+            "(from its metrics), which decides how much ClickHouse works per event.");
         md.AppendLine();
-        md.AppendLine("| scenario | events | window | gateway | ingest | redis | clickhouse | services | load generator | all | cores busy |");
-        md.AppendLine("| --- | --- | --- | --- | --- | --- | --- | --- | --- | --- | --- |");
+        md.AppendLine("| scenario | events | window | gateway | ingest | redis | clickhouse | services | load generator | all | cores busy | events per insert |");
+        md.AppendLine("| --- | --- | --- | --- | --- | --- | --- | --- | --- | --- | --- | --- |");
         foreach (var scenario in results.Scenarios.Where(s => s.Load is not null))
         {
             var events = scenario.Events;
@@ -113,7 +114,7 @@ internal static class ResultsMarkdown
             var all = services + scenario.LoadGenCpuMs;
             var cells = Components.Services.Select(c => scenario.CpuMs(c) is { } ms ? PerThousand(ms, events) : "–");
             var note = scenario.Reads is null ? "" : " (reads included)";
-            md.AppendLine(Invariant($"| {scenario.Title}{note} | {events:N0} | {scenario.WallSeconds:F1} s | {string.Join(" | ", cells)} | {PerThousand(services, events)} | {PerThousand(scenario.LoadGenCpuMs, events)} | {PerThousand(all, events)} | {(scenario.WallSeconds > 0 ? all / 1000 / scenario.WallSeconds : 0):F2} |"));
+            md.AppendLine(Invariant($"| {scenario.Title}{note} | {events:N0} | {scenario.WallSeconds:F1} s | {string.Join(" | ", cells)} | {PerThousand(services, events)} | {PerThousand(scenario.LoadGenCpuMs, events)} | {PerThousand(all, events)} | {(scenario.WallSeconds > 0 ? all / 1000 / scenario.WallSeconds : 0):F2} | {EventsPerInsert(scenario.Load!)} |"));
         }
 
         md.AppendLine();
@@ -219,6 +220,9 @@ internal static class ResultsMarkdown
         var checks = scenario.Runs.Values.Sum(r => r.Checks.Count);
         return checks == 0 ? "–" : Invariant($"passed ({checks} checks)");
     }
+
+    private static string EventsPerInsert(RunSummary run) =>
+        run.IngestInserts is > 0 ? Invariant($"{(double)run.IngestInsertedEvents!.Value / run.IngestInserts.Value:F0}") : "–";
 
     private static string Ratio(double value, double? baseline) =>
         baseline is > 0 ? Invariant($"{value / baseline.Value:F2}") : "–";

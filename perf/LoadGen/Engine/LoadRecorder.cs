@@ -32,6 +32,7 @@ internal sealed class LoadRecorder
     private readonly SortedDictionary<string, EndpointState> _endpoints = new(StringComparer.Ordinal);
     private long _eventsAcked;
     private long _rowsAcked;
+    private long _rowsSent;
     private long _accepted;
     private long _duplicates;
     private long _dropped;
@@ -54,6 +55,7 @@ internal sealed class LoadRecorder
             _latency.RecordValue(latency);
             _service.RecordValue(Math.Clamp(outcome.ServiceMicros, 1, HighestMicros));
             _statuses[outcome.Status] = _statuses.GetValueOrDefault(outcome.Status) + 1;
+            _rowsSent += outcome.Rows;
             var bucket = Second(second);
             bucket.Completed++;
             bucket.Latency.RecordValue(latency);
@@ -123,6 +125,7 @@ internal sealed class LoadRecorder
                 DistinctEventsAcked = _ackedEvents.Count,
                 AckedEvents = [.. _ackedEvents],
                 RowsAcked = _rowsAcked,
+                RowsSent = _rowsSent,
                 Endpoints = _endpoints.ToDictionary(e => e.Key, e => e.Value.ToStats(), StringComparer.Ordinal),
                 AcceptedReported = _accepted,
                 DuplicatesReported = _duplicates,

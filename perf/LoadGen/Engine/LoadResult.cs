@@ -37,6 +37,9 @@ internal sealed record LoadResult
     /// <summary>The ClickHouse baseline: rows in requests answered 200.</summary>
     public long RowsAcked { get; init; }
 
+    /// <summary>The ClickHouse baseline: rows in every request sent, answered or not.</summary>
+    public long RowsSent { get; init; }
+
     /// <summary>Reads: requests and latencies per query endpoint.</summary>
     public IReadOnlyDictionary<string, EndpointStats> Endpoints { get; init; } = new Dictionary<string, EndpointStats>();
 

@@ -101,10 +101,15 @@ internal static class Reports
             md.AppendLine("| --- | --- | --- | --- |");
             foreach (var check in verification.Checks)
             {
-                md.AppendLine(Invariant($"| {check.Name} | {check.Expected} | {check.Actual} | {(check.Passed ? "ok" : "FAILED")}{(check.Note is null ? "" : "; " + check.Note)} |"));
+                md.AppendLine(Invariant($"| {check.Name} | {check.ExpectedText} | {check.Actual} | {(check.Passed ? "ok" : "FAILED")}{(check.Note is null ? "" : "; " + check.Note)} |"));
             }
 
             md.AppendLine();
+            if (verification.Ingest is { } ingest)
+            {
+                md.AppendLine(Invariant($"Ingest's metrics over the run: {ingest.Accepted} events accepted, {ingest.Inserts} inserts, {(ingest.Inserts == 0 ? 0 : (double)ingest.InsertedEvents / ingest.Inserts):F0} events per insert."));
+                md.AppendLine();
+            }
         }
 
         if (r.ErrorSamples.Count > 0)
@@ -194,10 +199,15 @@ internal static class Reports
             ["verification"] = r.Verification is null ? null : new Dictionary<string, object?>
             {
                 ["passed"] = r.Verification.Passed,
+                ["ingest_accepted"] = r.Verification.Ingest?.Accepted,
+                ["ingest_inserts"] = r.Verification.Ingest?.Inserts,
+                ["ingest_inserted_events"] = r.Verification.Ingest?.InsertedEvents,
                 ["checks"] = r.Verification.Checks.Select(c => new Dictionary<string, object?>
                 {
                     ["name"] = c.Name,
                     ["expected"] = c.Expected,
+                    ["expected_max"] = c.ExpectedMax,
+                    ["expected_text"] = c.ExpectedText,
                     ["actual"] = c.Actual,
                     ["passed"] = c.Passed,
                     ["note"] = c.Note,

@@ -119,7 +119,7 @@ public sealed class ClickHouseRedisSmokeLoadTests(ClickHouseFixture fixture) : I
             Database = database,
             RawEventsTable = $"{database}.events_raw",
         });
-        return await verifier.VerifyAsync(result, engine.Events, acceptedBefore: null);
+        return await verifier.VerifyAsync(result, engine.Events, before: null);
     }
 
     private async Task<long> ScalarAsync(string sql, bool expectRows = true)

@@ -14,7 +14,7 @@
 #   SUSTAINED=120       seconds of the sustained run (0 skips) SUSTAINED_RATE    requests/s (default: half the gateway's peak)
 #   READ_RATE=5         query API reads/s beside the writes    SEED_REQUESTS=200 writes (100 events each) the reads read
 #   OUT=perf-results/bench-<time>                              the results directory
-# With the defaults the whole run takes about 6 minutes after the build (4 with SUSTAINED=0).
+# With the defaults a run took 6½ to 8½ minutes on our busy 2-core machine, build included (2½ less with SUSTAINED=0).
 set -euo pipefail
 cd "$(dirname "$0")/../.."
 
@@ -184,13 +184,13 @@ begin() { # name, title, [key=value ...]: a scenario's directory, and CPU before
   { echo "name=$1"; echo "title=$2"; shift 2; for kv in "$@"; do echo "$kv"; done; } >"$scenario_dir/scenario.txt"
   echo "== $(basename "$scenario_dir")"
 }
-# Before each window, up to 30 s for a quiet second of gateway and ingest (under 50 ms of CPU each): the warm-up's tail
+# Before each window, up to 15 s for a quiet second of gateway and ingest (under 50 ms of CPU each): the warm-up's tail
 # (the JIT's second tier, garbage collection) and requests an overloaded scenario left behind (a client that timed out
 # does not stop ingest from storing its request) then stay out of the next window. ClickHouse's background merges of
 # earlier parts are not waited for: they are part of its cost per event, whichever window they fall in.
 settle() {
   echo settle >"$work/scenario"
-  for _ in $(seq 30); do
+  for _ in $(seq 15); do
     local g0 i0; g0=$(cpu_ms "${pid_of[gateway]}"); i0=$(cpu_ms "${pid_of[ingest]}"); sleep 1
     [ $(( $(cpu_ms "${pid_of[gateway]}") - g0 )) -lt 50 ] && [ $(( $(cpu_ms "${pid_of[ingest]}") - i0 )) -lt 50 ] && break
   done

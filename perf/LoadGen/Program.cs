@@ -1,11 +1,13 @@
 using System.Globalization;
 using Platform.Perf.LoadGen.Engine;
 using Platform.Perf.LoadGen.Reporting;
+using Platform.Perf.LoadGen.Verification;
 using Spectre.Console;
 
 namespace Platform.Perf.LoadGen;
 
-// Open- or closed-model load on POST /api/group of a loopback service; see perf/README.md.
+// Open- or closed-model load on a loopback service: POST /api/group, query API reads, or the ClickHouse insert baseline;
+// see perf/README.md.
 // Exit codes: 0 thresholds met, 1 a threshold failed, 2 bad usage.
 internal static class Program
 {
@@ -16,9 +18,17 @@ internal static class Program
                            [--model open|closed] [--rate 50] [--ramp-to R --ramp-seconds S] [--concurrency 64]
                            [--requests N] [--duration SECONDS] [--events 100] [--duplicates 0.0] [--out DIR]
                            [--max-error-rate F] [--min-events-per-second N] [--max-p99-ms MS] [--max-dropped N]
+                           [--workload group|reads|clickhouse] [--tenant T] [--clickhouse-table DB.TABLE] [--seeded-events N]
+                           [--verify-clickhouse http://127.0.0.1:8123 [--verify-database platform] [--verify-raw-table DB.TABLE]
+                            [--ingest-metrics http://127.0.0.1:8081/metrics]]
             open:   --rate requests/s (optionally ramped linearly to --ramp-to over --ramp-seconds), at most --concurrency in flight;
                     arrivals beyond the cap are dropped iterations; latency counts from each request's intended send time.
             closed: --concurrency senders, each sending again when answered (peak throughput).
+            group:      POST /api/group with --events events per request (default).
+            reads:      GETs on the query API (profiles, members, filtered listings, counts) of groups of events 0..--seeded-events.
+            clickhouse: the baseline, ClickHouse's HTTP INSERT ... FORMAT JSONEachRow of the trait rows of the same events into
+                        --clickhouse-table (shaped like ingest's group_traits), as --tenant; no token.
+            --verify-clickhouse: after the run, check storage holds exactly the distinct events acked (a failed check exits 1).
             A run needs --requests, --duration or both; only loopback targets are loaded.
             """;
 
@@ -41,12 +51,12 @@ internal static class Program
         }
 
         LoadSettings settings;
+        VerifySettings? verify = null;
         try
         {
             var token = options.GetValueOrDefault("token")
                 ?? (options.TryGetValue("token-file", out var tokenFile) ? File.ReadAllText(tokenFile).Trim() : null)
-                ?? Environment.GetEnvironmentVariable("PLATFORM_TOKEN")
-                ?? throw new ArgumentException("no token: give --token, --token-file or PLATFORM_TOKEN");
+                ?? Environment.GetEnvironmentVariable("PLATFORM_TOKEN");
             settings = new LoadSettings
             {
                 Target = new Uri(options.GetValueOrDefault("target") ?? throw new ArgumentException("no --target")),
@@ -65,8 +75,34 @@ internal static class Program
                 Duration = Number(options, "duration") is { } d ? TimeSpan.FromSeconds(d) : null,
                 EventsPerRequest = (int)(Number(options, "events") ?? 100),
                 DuplicateRatio = Number(options, "duplicates") ?? 0,
+                Workload = options.GetValueOrDefault("workload", "group") switch
+                {
+                    "group" => Workload.GroupApi,
+                    "reads" => Workload.Reads,
+                    "clickhouse" => Workload.ClickHouseInsert,
+                    var other => throw new ArgumentException($"unknown workload '{other}': group, reads or clickhouse"),
+                },
+                Tenant = options.GetValueOrDefault("tenant"),
+                ClickHouseTable = options.GetValueOrDefault("clickhouse-table", "bench.group_traits"),
+                SeededEvents = (long)(Number(options, "seeded-events") ?? 10_000),
             };
             settings.Validate();
+            if (options.TryGetValue("verify-clickhouse", out var clickHouse))
+            {
+                if (settings.Tenant is null)
+                {
+                    throw new ArgumentException("--verify-clickhouse needs --tenant (the token's tenant)");
+                }
+
+                verify = new VerifySettings
+                {
+                    ClickHouse = new Uri(clickHouse),
+                    Database = options.GetValueOrDefault("verify-database", "platform"),
+                    RawEventsTable = options.GetValueOrDefault("verify-raw-table"),
+                    IngestMetrics = options.TryGetValue("ingest-metrics", out var metrics) ? new Uri(metrics) : null,
+                };
+                verify.Validate();
+            }
         }
         catch (Exception e) when (e is ArgumentException or FormatException or UriFormatException or IOException)
         {
@@ -80,6 +116,13 @@ internal static class Program
             e.Cancel = true;
             cancel.Cancel();
         };
+
+        using var verifier = verify is null ? null : new StorageVerifier(verify);
+        IngestCounters? ingestBefore = null;
+        if (verifier is not null && settings.Workload == Workload.GroupApi)
+        {
+            ingestBefore = await verifier.ReadIngestCountersAsync(cancel.Token);
+        }
 
         using var engine = new LoadEngine(settings);
         var run = engine.RunAsync(cancel.Token);
@@ -101,6 +144,11 @@ internal static class Program
         }
 
         var result = await run;
+        if (verifier is not null)
+        {
+            result = result with { Verification = await verifier.VerifyAsync(result, engine.Events, ingestBefore, CancellationToken.None) };
+        }
+
         var failures = Thresholds(result, options);
         Console.WriteLine(Reports.Markdown(result, failures));
         var output = options.GetValueOrDefault("out") ?? Path.Combine("perf-results", $"{DateTime.UtcNow:yyyyMMdd-HHmmss}-{settings.RunId}");
@@ -132,6 +180,11 @@ internal static class Program
             if (Number(options, "max-dropped") is { } maxDropped && result.Dropped > maxDropped)
             {
                 failures.Add(string.Create(CultureInfo.InvariantCulture, $"{result.Dropped} dropped iterations, more than {maxDropped:F0}"));
+            }
+
+            foreach (var check in result.Verification?.Checks.Where(c => !c.Passed) ?? [])
+            {
+                failures.Add(string.Create(CultureInfo.InvariantCulture, $"verification: {check.Name}: expected {check.ExpectedText}, found {check.Actual}"));
             }
 
             return failures;

@@ -1,4 +1,6 @@
 using System.Buffers;
+using System.Globalization;
+using System.Text.Encodings.Web;
 using System.Text.Json;
 
 namespace Platform.Perf.LoadGen.Bodies;
@@ -11,11 +13,18 @@ namespace Platform.Perf.LoadGen.Bodies;
 internal sealed class GroupEvents
 {
     private static readonly string[] GroupTypes = ["Account", "Team", "Workspace", "Organization"];
-    private static readonly string[] Plans = ["Free", "Basic", "Pro", "Enterprise"];
+    private static readonly string[] PlanNames = ["Free", "Basic", "Pro", "Enterprise"];
     private static readonly string[] Industries = ["Software", "Retail", "Healthcare", "Finance", "Logistics", "Media"];
     private static readonly string[] Tags = ["b2b", "saas", "enterprise", "smb", "fintech", "ecommerce", "devtools", "ai"];
     private static readonly string[] TechCategories = ["analytics", "crm", "payments", "cloud", "security", "email"];
     private static readonly DateTimeOffset Epoch = new(2025, 1, 1, 0, 0, 0, TimeSpan.Zero);
+
+    // Trait values as ingest's canonical JSON writes them (an apostrophe stays one, not \u0027), and that JSON inside the
+    // row's string column with its quotes as \".
+    private static readonly JavaScriptEncoder RowEncoder = JavaScriptEncoder.UnsafeRelaxedJsonEscaping;
+
+    /// <summary>The values of the <c>planName</c> trait, for reads that filter on it.</summary>
+    public static IReadOnlyList<string> Plans => PlanNames;
 
     private readonly string _runId;
     private readonly int _groups;
@@ -43,24 +52,133 @@ internal sealed class GroupEvents
 
     public string MessageId(long n) => $"{_runId}-{n}";
 
-    private void WriteEvent(Utf8JsonWriter json, long n)
+    /// <summary>
+    /// Writes the trait rows ingest stores for the given events, as ClickHouse JSONEachRow lines of the
+    /// <c>group_traits</c> table's shape (one row per trait per event; the value as minified JSON, never cleared), and
+    /// returns how many rows were written. The traits come from the same writer as the request bodies, so the rows are
+    /// exactly those of the events a Group API request would carry. Event ids are 32 hex characters like ingest's: the run
+    /// id, then a hash of the event number.
+    /// </summary>
+    public int WriteTraitRows(IBufferWriter<byte> output, ReadOnlySpan<long> events, string tenant)
+    {
+        var scratch = new ArrayBufferWriter<byte>(1024);
+        var rows = 0;
+        using var json = new Utf8JsonWriter(output, new JsonWriterOptions { SkipValidation = true, Encoder = RowEncoder });
+        foreach (var n in events)
+        {
+            var e = Shape(n);
+            var groupId = $"group-{e.Group}";
+            var eventId = EventId(n);
+            scratch.ResetWrittenCount();
+            using (var traits = new Utf8JsonWriter(scratch, new JsonWriterOptions { SkipValidation = true, Encoder = RowEncoder }))
+            {
+                WriteTraits(traits, e);
+            }
+
+            var reader = new Utf8JsonReader(scratch.WrittenSpan);
+            reader.Read();
+            while (reader.Read() && reader.TokenType == JsonTokenType.PropertyName)
+            {
+                var key = reader.GetString()!;
+                reader.Read();
+                var start = (int)reader.TokenStartIndex;
+                reader.Skip();
+                var value = scratch.WrittenSpan[start..(int)reader.BytesConsumed];
+
+                json.Reset();
+                json.WriteStartObject();
+                json.WriteString("tenant"u8, tenant);
+                json.WriteString("group_id"u8, groupId);
+                json.WriteString("trait_key"u8, key);
+                json.WriteNumber("event_us"u8, EventMicros(n));
+                json.WriteString("event_id"u8, eventId);
+                json.WriteString("value_json"u8, value);
+                json.WriteNumber("cleared"u8, 0);
+                json.WriteEndObject();
+                json.Flush();
+                output.Write("\n"u8);
+                rows++;
+            }
+        }
+
+        return rows;
+    }
+
+    /// <summary>The number of traits (hence trait rows) event <c>n</c> carries.</summary>
+    public int TraitCount(long n)
+    {
+        var scratch = new ArrayBufferWriter<byte>(1024);
+        using (var traits = new Utf8JsonWriter(scratch, new JsonWriterOptions { SkipValidation = true }))
+        {
+            WriteTraits(traits, Shape(n));
+        }
+
+        var reader = new Utf8JsonReader(scratch.WrittenSpan);
+        var count = 0;
+        while (reader.Read())
+        {
+            if (reader.TokenType == JsonTokenType.PropertyName && reader.CurrentDepth == 1)
+            {
+                count++;
+            }
+        }
+
+        return count;
+    }
+
+    /// <summary>The group event <c>n</c> belongs to (it does not depend on the run): reads pick groups that a run stored.</summary>
+    public string GroupId(long n) => $"group-{Shape(n).Group}";
+
+    /// <summary>Ingest's event id shape (32 lowercase hex characters), unique in the run and starting with the run id.</summary>
+    public string EventId(long n)
+    {
+        var high = Mix((ulong)n);
+        var low = Mix((ulong)n ^ 0x5DEECE66DUL) >> 32;
+        return string.Create(CultureInfo.InvariantCulture, $"{_runId}{high:x16}{low:x8}");
+    }
+
+    private static long EventMicros(long n) => (Epoch.Ticks - DateTimeOffset.UnixEpoch.Ticks) / 10 + n;
+
+    private static ulong Mix(ulong x)
+    {
+        // SplitMix64's finaliser: a bijection, so distinct event numbers keep distinct ids.
+        x = (x ^ (x >> 30)) * 0xBF58476D1CE4E5B9UL;
+        x = (x ^ (x >> 27)) * 0x94D049BB133111EBUL;
+        return x ^ (x >> 31);
+    }
+
+    private EventShape Shape(long n)
     {
         // A cheap mix of n, so neighbouring events land on unrelated groups, users and trait sets.
         var h = (ulong)n * 0x9E3779B97F4A7C15UL;
         h ^= h >> 29;
-        var group = (int)(h % (ulong)_groups);
-        var user = (int)((h >> 17) % (ulong)_users);
-        var shape = (int)((h >> 40) % 4);
+        return new EventShape((int)(h % (ulong)_groups), (int)((h >> 17) % (ulong)_users), (int)((h >> 40) % 4));
+    }
 
+    private void WriteEvent(Utf8JsonWriter json, long n)
+    {
+        var e = Shape(n);
         json.WriteStartObject();
-        json.WriteString("group_id", $"group-{group}");
-        json.WriteString("user_id", $"user-{user}");
+        json.WriteString("group_id", $"group-{e.Group}");
+        json.WriteString("user_id", $"user-{e.User}");
         json.WriteString("timestamp", Epoch.AddTicks(n * 10).UtcDateTime);
         json.WriteString("message_id", MessageId(n));
-        json.WriteStartObject("traits");
+        json.WritePropertyName("traits");
+        WriteTraits(json, e);
+        json.WriteStartObject("context");
+        json.WriteString("library", "platform-loadgen");
+        json.WriteEndObject();
+        json.WriteEndObject();
+    }
+
+    /// <summary>The traits object of an event: four trait sets, from three traits to seventeen.</summary>
+    private static void WriteTraits(Utf8JsonWriter json, EventShape e)
+    {
+        var (group, user, shape) = e;
+        json.WriteStartObject();
         json.WriteString("group_type", GroupTypes[group % GroupTypes.Length]);
         json.WriteString("name", $"Company {group}");
-        json.WriteString("planName", Plans[(group / 7) % Plans.Length]);
+        json.WriteString("planName", PlanNames[(group / 7) % PlanNames.Length]);
         if (shape >= 1)
         {
             json.WriteString("domain", $"company{group}.example");
@@ -102,9 +220,7 @@ internal sealed class GroupEvents
         }
 
         json.WriteEndObject();
-        json.WriteStartObject("context");
-        json.WriteString("library", "platform-loadgen");
-        json.WriteEndObject();
-        json.WriteEndObject();
     }
+
+    private readonly record struct EventShape(int Group, int User, int Shape);
 }

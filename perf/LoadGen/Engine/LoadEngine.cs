@@ -15,6 +15,8 @@ internal sealed class LoadEngine : IDisposable
 {
     private readonly LoadSettings _settings;
     private readonly GroupEvents _events;
+    private readonly QueryReads? _reads;
+    private readonly string _insertPath;
     private readonly HttpClient _http;
     private readonly LoadRecorder _recorder = new();
     private long _start;
@@ -27,6 +29,8 @@ internal sealed class LoadEngine : IDisposable
         settings.Validate();
         _settings = settings;
         _events = new GroupEvents(settings.RunId);
+        _reads = settings.Workload == Workload.Reads ? new QueryReads(_events, settings.SeededEvents) : null;
+        _insertPath = "/?query=" + Uri.EscapeDataString($"INSERT INTO {settings.ClickHouseTable} FORMAT JSONEachRow");
         _http = new HttpClient(new SocketsHttpHandler
         {
             MaxConnectionsPerServer = settings.Concurrency,
@@ -37,10 +41,16 @@ internal sealed class LoadEngine : IDisposable
             BaseAddress = settings.Target,
             Timeout = settings.RequestTimeout,
         };
-        _http.DefaultRequestHeaders.Authorization = new AuthenticationHeaderValue("Bearer", settings.Token);
+        if (settings.Token is { } token)
+        {
+            _http.DefaultRequestHeaders.Authorization = new AuthenticationHeaderValue("Bearer", token);
+        }
     }
 
     public LoadRecorder Progress => _recorder;
+
+    /// <summary>The run's event bodies: verification derives the trait rows of the acked events from them.</summary>
+    internal GroupEvents Events => _events;
 
     public int InFlight => Volatile.Read(ref _inFlight);
 
@@ -48,6 +58,8 @@ internal sealed class LoadEngine : IDisposable
 
     public async Task<LoadResult> RunAsync(CancellationToken cancellationToken = default)
     {
+        using var process = Process.GetCurrentProcess();
+        var cpuBefore = process.TotalProcessorTime;
         _start = Stopwatch.GetTimestamp();
         if (_settings.Model == LoadModel.Open)
         {
@@ -58,7 +70,13 @@ internal sealed class LoadEngine : IDisposable
             await RunClosedAsync(cancellationToken);
         }
 
-        return _recorder.ToResult(_settings, Stopwatch.GetElapsedTime(_start), Interlocked.Read(ref _nextEvent));
+        var elapsed = Stopwatch.GetElapsedTime(_start);
+        process.Refresh();
+        return _recorder.ToResult(_settings, elapsed, Interlocked.Read(ref _nextEvent)) with
+        {
+            LoadGenCpu = process.TotalProcessorTime - cpuBefore,
+            LoadGenPeakRssBytes = process.PeakWorkingSet64,
+        };
     }
 
     public void Dispose() => _http.Dispose();
@@ -140,11 +158,34 @@ internal sealed class LoadEngine : IDisposable
 
     private async Task SendAsync(long intendedTimestamp)
     {
-        var events = PickEvents();
-        var body = new ArrayBufferWriter<byte>(events.Length * 700);
-        _events.WriteBody(body, events);
-        using var content = new ReadOnlyMemoryContent(body.WrittenMemory);
-        content.Headers.ContentType = new MediaTypeHeaderValue("application/json");
+        var events = _settings.Workload == Workload.Reads ? [] : PickEvents();
+        var rows = 0;
+        string? endpoint = null;
+        using var request = new HttpRequestMessage();
+        switch (_settings.Workload)
+        {
+            case Workload.Reads:
+                var read = _reads!.Next();
+                request.Method = HttpMethod.Get;
+                request.RequestUri = new Uri(read.PathAndQuery, UriKind.Relative);
+                endpoint = read.Endpoint;
+                break;
+            case Workload.ClickHouseInsert:
+                var rowBody = new ArrayBufferWriter<byte>(events.Length * 2_500);
+                rows = _events.WriteTraitRows(rowBody, events, _settings.Tenant!);
+                request.Method = HttpMethod.Post;
+                request.RequestUri = new Uri(_insertPath, UriKind.Relative);
+                request.Content = new ReadOnlyMemoryContent(rowBody.WrittenMemory);
+                break;
+            default:
+                var body = new ArrayBufferWriter<byte>(events.Length * 700);
+                _events.WriteBody(body, events);
+                request.Method = HttpMethod.Post;
+                request.RequestUri = new Uri(_settings.Path, UriKind.Relative);
+                request.Content = new ReadOnlyMemoryContent(body.WrittenMemory);
+                request.Content.Headers.ContentType = new MediaTypeHeaderValue("application/json");
+                break;
+        }
 
         var sent = Stopwatch.GetTimestamp();
         int status;
@@ -152,16 +193,16 @@ internal sealed class LoadEngine : IDisposable
         string? error = null;
         try
         {
-            using var response = await _http.PostAsync(_settings.Path, content);
+            using var response = await _http.SendAsync(request);
             status = (int)response.StatusCode;
             var answer = await response.Content.ReadAsByteArrayAsync();
-            if (status == 200)
-            {
-                (accepted, duplicates) = ReadCounts(answer);
-            }
-            else
+            if (status != 200)
             {
                 error = $"{status}: {System.Text.Encoding.UTF8.GetString(answer.AsSpan(0, Math.Min(answer.Length, 300)))}";
+            }
+            else if (_settings.Workload == Workload.GroupApi)
+            {
+                (accepted, duplicates) = ReadCounts(answer);
             }
         }
         catch (Exception e) when (e is HttpRequestException or TaskCanceledException or IOException)
@@ -173,13 +214,16 @@ internal sealed class LoadEngine : IDisposable
         var done = Stopwatch.GetTimestamp();
         _recorder.Record(
             (int)Stopwatch.GetElapsedTime(_start, done).TotalSeconds,
-            status,
-            (long)Stopwatch.GetElapsedTime(intendedTimestamp, done).TotalMicroseconds,
-            (long)Stopwatch.GetElapsedTime(sent, done).TotalMicroseconds,
-            events,
-            accepted,
-            duplicates,
-            error);
+            new RequestOutcome(
+                status,
+                (long)Stopwatch.GetElapsedTime(intendedTimestamp, done).TotalMicroseconds,
+                (long)Stopwatch.GetElapsedTime(sent, done).TotalMicroseconds,
+                events,
+                accepted,
+                duplicates,
+                rows,
+                endpoint,
+                error));
     }
 
     /// <summary>

@@ -5,6 +5,17 @@ namespace Platform.Perf.LoadGen.Engine;
 /// <summary>What one second of a run saw, by completion time (dropped iterations by their intended time).</summary>
 internal sealed record SecondSample(int Second, long Completed, long Ok, long Errors, long Dropped, long EventsAcked, double P50Ms, double P99Ms, double MaxMs);
 
+/// <summary>
+/// One answered (or failed: status 0) request. <see cref="LatencyMicros"/> counts from the intended send time,
+/// <see cref="ServiceMicros"/> from the actual one. <see cref="Rows"/> counts ClickHouse rows sent (the baseline);
+/// <see cref="Endpoint"/> names the query endpoint of a read.
+/// </summary>
+internal readonly record struct RequestOutcome(
+    int Status, long LatencyMicros, long ServiceMicros, long[] Events, int Accepted, int Duplicates, int Rows = 0, string? Endpoint = null, string? Error = null);
+
+/// <summary>One endpoint's share of a run (reads): requests, answers 200, and latency percentiles in milliseconds.</summary>
+internal sealed record EndpointStats(long Requests, long Ok, double P50Ms, double P95Ms, double P99Ms, double MaxMs);
+
 /// <summary>Collects outcomes from many concurrent senders; one lock, taken once per request.</summary>
 internal sealed class LoadRecorder
 {
@@ -18,7 +29,10 @@ internal sealed class LoadRecorder
     private readonly HashSet<long> _ackedEvents = [];
     private readonly List<SecondState> _seconds = [];
     private readonly List<string> _errorSamples = [];
+    private readonly SortedDictionary<string, EndpointState> _endpoints = new(StringComparer.Ordinal);
     private long _eventsAcked;
+    private long _rowsAcked;
+    private long _rowsSent;
     private long _accepted;
     private long _duplicates;
     private long _dropped;
@@ -33,29 +47,40 @@ internal sealed class LoadRecorder
 
     public long EventsAcked => Interlocked.Read(ref _eventsAcked);
 
-    /// <summary>
-    /// Records one answered (or failed: status 0) request. <paramref name="latencyMicros"/> counts from the intended send
-    /// time, <paramref name="serviceMicros"/> from the actual one.
-    /// </summary>
-    public void Record(int second, int status, long latencyMicros, long serviceMicros, long[] events, int accepted, int duplicates, string? error = null)
+    public void Record(int second, in RequestOutcome outcome)
     {
+        var latency = Math.Clamp(outcome.LatencyMicros, 1, HighestMicros);
         lock (_gate)
         {
-            _latency.RecordValue(Math.Clamp(latencyMicros, 1, HighestMicros));
-            _service.RecordValue(Math.Clamp(serviceMicros, 1, HighestMicros));
-            _statuses[status] = _statuses.GetValueOrDefault(status) + 1;
+            _latency.RecordValue(latency);
+            _service.RecordValue(Math.Clamp(outcome.ServiceMicros, 1, HighestMicros));
+            _statuses[outcome.Status] = _statuses.GetValueOrDefault(outcome.Status) + 1;
+            _rowsSent += outcome.Rows;
             var bucket = Second(second);
             bucket.Completed++;
-            bucket.Latency.RecordValue(Math.Clamp(latencyMicros, 1, HighestMicros));
-            if (status == 200)
+            bucket.Latency.RecordValue(latency);
+            if (outcome.Endpoint is { } name)
+            {
+                if (!_endpoints.TryGetValue(name, out var endpoint))
+                {
+                    _endpoints[name] = endpoint = new EndpointState();
+                }
+
+                endpoint.Latency.RecordValue(latency);
+                endpoint.Completed++;
+                endpoint.Ok += outcome.Status == 200 ? 1 : 0;
+            }
+
+            if (outcome.Status == 200)
             {
                 bucket.Ok++;
-                bucket.EventsAcked += events.Length;
-                _eventsAcked += events.Length;
-                _accepted += accepted;
-                _duplicates += duplicates;
+                bucket.EventsAcked += outcome.Events.Length;
+                _eventsAcked += outcome.Events.Length;
+                _rowsAcked += outcome.Rows;
+                _accepted += outcome.Accepted;
+                _duplicates += outcome.Duplicates;
                 _ok++;
-                foreach (var n in events)
+                foreach (var n in outcome.Events)
                 {
                     _ackedEvents.Add(n);
                 }
@@ -63,7 +88,7 @@ internal sealed class LoadRecorder
             else
             {
                 bucket.Errors++;
-                if (error is not null && _errorSamples.Count < 5 && !_errorSamples.Contains(error))
+                if (outcome.Error is { } error && _errorSamples.Count < 5 && !_errorSamples.Contains(error))
                 {
                     _errorSamples.Add(error);
                 }
@@ -98,6 +123,10 @@ internal sealed class LoadRecorder
                 EventsSent = eventsSent,
                 EventsAcked = _eventsAcked,
                 DistinctEventsAcked = _ackedEvents.Count,
+                AckedEvents = [.. _ackedEvents],
+                RowsAcked = _rowsAcked,
+                RowsSent = _rowsSent,
+                Endpoints = _endpoints.ToDictionary(e => e.Key, e => e.Value.ToStats(), StringComparer.Ordinal),
                 AcceptedReported = _accepted,
                 DuplicatesReported = _duplicates,
                 ErrorSamples = [.. _errorSamples],
@@ -117,6 +146,19 @@ internal sealed class LoadRecorder
         }
 
         return _seconds[second];
+    }
+
+    private sealed class EndpointState
+    {
+        public LongHistogram Latency { get; } = new(HighestMicros, 3);
+
+        public long Completed { get; set; }
+
+        public long Ok { get; set; }
+
+        public EndpointStats ToStats() => new(Completed, Ok,
+            Latency.GetValueAtPercentile(50) / 1000.0, Latency.GetValueAtPercentile(95) / 1000.0,
+            Latency.GetValueAtPercentile(99) / 1000.0, Latency.GetMaxValue() / 1000.0);
     }
 
     private sealed class SecondState

@@ -31,6 +31,27 @@ internal sealed record LoadResult
     /// <summary>Distinct events (by message id) in requests answered 200: what storage must hold.</summary>
     public required long DistinctEventsAcked { get; init; }
 
+    /// <summary>The event numbers behind <see cref="DistinctEventsAcked"/> (verification counts their trait rows).</summary>
+    public IReadOnlyCollection<long> AckedEvents { get; init; } = [];
+
+    /// <summary>The ClickHouse baseline: rows in requests answered 200.</summary>
+    public long RowsAcked { get; init; }
+
+    /// <summary>The ClickHouse baseline: rows in every request sent, answered or not.</summary>
+    public long RowsSent { get; init; }
+
+    /// <summary>Reads: requests and latencies per query endpoint.</summary>
+    public IReadOnlyDictionary<string, EndpointStats> Endpoints { get; init; } = new Dictionary<string, EndpointStats>();
+
+    /// <summary>CPU time of the load generator's own process during the run (user + system).</summary>
+    public TimeSpan LoadGenCpu { get; init; }
+
+    /// <summary>The load generator's peak resident set (VmHWM) at the end of the run.</summary>
+    public long LoadGenPeakRssBytes { get; init; }
+
+    /// <summary>What storage and the service's metrics say after the run; null when not asked for.</summary>
+    public Verification.StorageVerification? Verification { get; init; }
+
     /// <summary>Sum of the service's own <c>accepted</c> counts.</summary>
     public required long AcceptedReported { get; init; }
 
@@ -49,6 +70,11 @@ internal sealed record LoadResult
     public double ErrorRate => Requests == 0 ? 0 : (double)Errors / Requests;
 
     public double EventsAckedPerSecond => Elapsed.TotalSeconds <= 0 ? 0 : EventsAcked / Elapsed.TotalSeconds;
+
+    public double RowsAckedPerSecond => Elapsed.TotalSeconds <= 0 ? 0 : RowsAcked / Elapsed.TotalSeconds;
+
+    /// <summary>Requests answered 200 per second: reads/s for the query API.</summary>
+    public double OkPerSecond => Elapsed.TotalSeconds <= 0 ? 0 : Ok / Elapsed.TotalSeconds;
 
     public double RequestsPerSecond => Elapsed.TotalSeconds <= 0 ? 0 : Requests / Elapsed.TotalSeconds;
 

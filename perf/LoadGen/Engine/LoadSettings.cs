@@ -10,12 +10,40 @@ internal enum LoadModel
     Closed,
 }
 
+/// <summary>What each request of a run is.</summary>
+internal enum Workload
+{
+    /// <summary><c>POST /api/group</c> with Group API bodies (ingest, or the gateway in front of it).</summary>
+    GroupApi,
+
+    /// <summary>GETs on the query API: group profiles, members, filtered listings, counts (see <see cref="Bodies.QueryReads"/>).</summary>
+    Reads,
+
+    /// <summary>
+    /// The baseline: ClickHouse's own HTTP <c>INSERT ... FORMAT JSONEachRow</c> of the trait rows ingest would write for the
+    /// same events, into a table of <c>group_traits</c>' shape.
+    /// </summary>
+    ClickHouseInsert,
+}
+
 /// <summary>One run's settings. A run ends when <see cref="Requests"/> iterations were started or <see cref="Duration"/> passed, whichever comes first.</summary>
 internal sealed record LoadSettings
 {
     public required Uri Target { get; init; }
 
-    public required string Token { get; init; }
+    /// <summary>The bearer token; the ClickHouse baseline sends none (ClickHouse's default user on loopback).</summary>
+    public string? Token { get; init; }
+
+    public Workload Workload { get; init; } = Workload.GroupApi;
+
+    /// <summary>The tenant the run writes as: the ClickHouse baseline's <c>tenant</c> column, and what verification counts.</summary>
+    public string? Tenant { get; init; }
+
+    /// <summary>The ClickHouse baseline's table, <c>database.table</c>, shaped like ingest's <c>group_traits</c>.</summary>
+    public string ClickHouseTable { get; init; } = "bench.group_traits";
+
+    /// <summary>Reads: groups are drawn from the events numbered below this (see <see cref="Bodies.QueryReads"/>).</summary>
+    public long SeededEvents { get; init; } = 10_000;
 
     public LoadModel Model { get; init; } = LoadModel.Open;
 
@@ -72,10 +100,39 @@ internal sealed record LoadSettings
         {
             throw new ArgumentException("the duplicate ratio must be at least 0 and below 1");
         }
+
+        if (Workload != Workload.ClickHouseInsert && string.IsNullOrEmpty(Token))
+        {
+            throw new ArgumentException("no token: the Group API and the query API need one");
+        }
+
+        if (Workload == Workload.ClickHouseInsert && (string.IsNullOrEmpty(Tenant) || !IsTableName(ClickHouseTable)))
+        {
+            throw new ArgumentException("the ClickHouse baseline needs a tenant and a table named database.table (letters, digits, '_')");
+        }
+
+        if (SeededEvents <= 0)
+        {
+            throw new ArgumentException("the seeded event count must be positive");
+        }
     }
+
+    /// <summary>What each request is, for reports.</summary>
+    public string Describe() => Workload switch
+    {
+        Workload.ClickHouseInsert => $"ClickHouse HTTP INSERT INTO {ClickHouseTable} FORMAT JSONEachRow (trait rows)",
+        Workload.Reads => "query API reads (GET /api/groups/{id}, …/users, /api/groups?trait.planName=, /api/traits/planName/counts)",
+        _ => $"POST {Path}",
+    };
 
     /// <summary>The open model's arrival rate at <paramref name="seconds"/> into the run.</summary>
     public double RateAt(double seconds) => RampTo is not { } to || RampDuration <= TimeSpan.Zero
         ? Rate
         : Rate + ((to - Rate) * Math.Min(1, seconds / RampDuration.TotalSeconds));
+
+    private static bool IsTableName(string name)
+    {
+        var parts = name.Split('.');
+        return parts.Length == 2 && parts.All(p => p.Length > 0 && p.All(c => char.IsAsciiLetterOrDigit(c) || c == '_'));
+    }
 }

@@ -43,7 +43,9 @@ internal static class Reports
         var md = new StringBuilder();
         md.AppendLine(Invariant($"# Load run {s.RunId}"));
         md.AppendLine();
-        md.AppendLine(Invariant($"{s.Model} model against {s.Target}{s.Path.TrimStart('/')}: {Offered(s)}, {s.EventsPerRequest} events per request, {s.DuplicateRatio:P0} duplicates, {r.Elapsed.TotalSeconds:F2} s."));
+        md.AppendLine(s.Workload == Workload.Reads
+            ? Invariant($"{s.Model} model against {s.Target}: {s.Describe()}; {Offered(s)}, {r.Elapsed.TotalSeconds:F2} s.")
+            : Invariant($"{s.Model} model against {s.Target}: {s.Describe()}; {Offered(s)}, {s.EventsPerRequest} events per request, {s.DuplicateRatio:P0} duplicates, {r.Elapsed.TotalSeconds:F2} s."));
         md.AppendLine();
         md.AppendLine("| figure | value |");
         md.AppendLine("| --- | --- |");
@@ -51,9 +53,25 @@ internal static class Reports
         md.AppendLine(Invariant($"| statuses | {StatusLine(r)} |"));
         md.AppendLine(Invariant($"| error rate | {r.ErrorRate:P2} |"));
         md.AppendLine(Invariant($"| dropped iterations | {r.Dropped} |"));
-        md.AppendLine(Invariant($"| events acked | {r.EventsAcked} ({r.EventsAckedPerSecond:F0}/s) |"));
-        md.AppendLine(Invariant($"| distinct events acked | {r.DistinctEventsAcked} |"));
-        md.AppendLine(Invariant($"| service's counts | accepted {r.AcceptedReported}, duplicates {r.DuplicatesReported} |"));
+        if (s.Workload == Workload.Reads)
+        {
+            md.AppendLine(Invariant($"| reads answered 200 | {r.Ok} ({r.OkPerSecond:F1}/s) |"));
+        }
+        else
+        {
+            md.AppendLine(Invariant($"| events acked | {r.EventsAcked} ({r.EventsAckedPerSecond:F0}/s) |"));
+            md.AppendLine(Invariant($"| distinct events acked | {r.DistinctEventsAcked} |"));
+        }
+
+        if (s.Workload == Workload.ClickHouseInsert)
+        {
+            md.AppendLine(Invariant($"| rows acked | {r.RowsAcked} ({r.RowsAckedPerSecond:F0}/s) |"));
+        }
+        else if (s.Workload == Workload.GroupApi)
+        {
+            md.AppendLine(Invariant($"| service's counts | accepted {r.AcceptedReported}, duplicates {r.DuplicatesReported} |"));
+        }
+
         foreach (var p in Percentiles)
         {
             md.AppendLine(Invariant($"| latency p{p} | {r.LatencyMs(p):F2} ms |"));
@@ -61,7 +79,39 @@ internal static class Reports
 
         md.AppendLine(Invariant($"| latency max | {r.MaxLatencyMs:F2} ms |"));
         md.AppendLine(Invariant($"| service time p99 (from actual send) | {r.ServiceTime.GetValueAtPercentile(99) / 1000.0:F2} ms |"));
+        md.AppendLine(Invariant($"| load generator CPU during the run, peak RSS | {r.LoadGenCpu.TotalMilliseconds:F0} ms, {r.LoadGenPeakRssBytes / 1048576.0:F0} MB |"));
         md.AppendLine();
+        if (r.Endpoints.Count > 0)
+        {
+            md.AppendLine("| endpoint | requests | 200 | p50 | p95 | p99 | max |");
+            md.AppendLine("| --- | --- | --- | --- | --- | --- | --- |");
+            foreach (var (endpoint, e) in r.Endpoints)
+            {
+                md.AppendLine(Invariant($"| `{endpoint}` | {e.Requests} | {e.Ok} | {e.P50Ms:F2} ms | {e.P95Ms:F2} ms | {e.P99Ms:F2} ms | {e.MaxMs:F2} ms |"));
+            }
+
+            md.AppendLine();
+        }
+
+        if (r.Verification is { } verification)
+        {
+            md.AppendLine(verification.Passed ? "Verification: passed." : "Verification: FAILED.");
+            md.AppendLine();
+            md.AppendLine("| check | expected | found | |");
+            md.AppendLine("| --- | --- | --- | --- |");
+            foreach (var check in verification.Checks)
+            {
+                md.AppendLine(Invariant($"| {check.Name} | {check.ExpectedText} | {check.Actual} | {(check.Passed ? "ok" : "FAILED")}{(check.Note is null ? "" : "; " + check.Note)} |"));
+            }
+
+            md.AppendLine();
+            if (verification.Ingest is { } ingest)
+            {
+                md.AppendLine(Invariant($"Ingest's metrics over the run: {ingest.Accepted} events accepted, {ingest.Inserts} inserts, {(ingest.Inserts == 0 ? 0 : (double)ingest.InsertedEvents / ingest.Inserts):F0} events per insert."));
+                md.AppendLine();
+            }
+        }
+
         if (r.ErrorSamples.Count > 0)
         {
             md.AppendLine("Failed answers (samples):");
@@ -84,8 +134,9 @@ internal static class Reports
 
     private static string Csv(LoadResult r)
     {
-        var header = "run_id,model,target,requests,ok,errors,error_rate,dropped,events_acked,distinct_events_acked,events_acked_per_s,p50_ms,p90_ms,p95_ms,p99_ms,max_ms,elapsed_s";
-        var row = Invariant($"{r.Settings.RunId},{r.Settings.Model},{r.Settings.Target},{r.Requests},{r.Ok},{r.Errors},{r.ErrorRate:F6},{r.Dropped},{r.EventsAcked},{r.DistinctEventsAcked},{r.EventsAckedPerSecond:F1},{r.LatencyMs(50):F3},{r.LatencyMs(90):F3},{r.LatencyMs(95):F3},{r.LatencyMs(99):F3},{r.MaxLatencyMs:F3},{r.Elapsed.TotalSeconds:F3}");
+        var header = "run_id,model,target,requests,ok,errors,error_rate,dropped,events_acked,distinct_events_acked,events_acked_per_s,p50_ms,p90_ms,p95_ms,p99_ms,max_ms,elapsed_s,workload,rows_acked,rows_acked_per_s,ok_per_s,loadgen_cpu_ms,verification";
+        var verification = r.Verification is null ? "none" : r.Verification.Passed ? "passed" : "failed";
+        var row = Invariant($"{r.Settings.RunId},{r.Settings.Model},{r.Settings.Target},{r.Requests},{r.Ok},{r.Errors},{r.ErrorRate:F6},{r.Dropped},{r.EventsAcked},{r.DistinctEventsAcked},{r.EventsAckedPerSecond:F1},{r.LatencyMs(50):F3},{r.LatencyMs(90):F3},{r.LatencyMs(95):F3},{r.LatencyMs(99):F3},{r.MaxLatencyMs:F3},{r.Elapsed.TotalSeconds:F3},{r.Settings.Workload},{r.RowsAcked},{r.RowsAckedPerSecond:F1},{r.OkPerSecond:F2},{r.LoadGenCpu.TotalMilliseconds:F0},{verification}");
         return header + "\n" + row + "\n";
     }
 
@@ -106,6 +157,8 @@ internal static class Reports
         {
             ["run_id"] = r.Settings.RunId,
             ["model"] = r.Settings.Model.ToString(),
+            ["workload"] = r.Settings.Workload.ToString(),
+            ["tenant"] = r.Settings.Tenant,
             ["target"] = r.Settings.Target.ToString(),
             ["offered"] = Offered(r.Settings),
             ["events_per_request"] = r.Settings.EventsPerRequest,
@@ -121,6 +174,11 @@ internal static class Reports
             ["accepted_reported"] = r.AcceptedReported,
             ["duplicates_reported"] = r.DuplicatesReported,
             ["events_acked_per_s"] = r.EventsAckedPerSecond,
+            ["rows_acked"] = r.RowsAcked,
+            ["rows_acked_per_s"] = r.RowsAckedPerSecond,
+            ["ok_per_s"] = r.OkPerSecond,
+            ["loadgen_cpu_ms"] = r.LoadGenCpu.TotalMilliseconds,
+            ["loadgen_peak_rss_bytes"] = r.LoadGenPeakRssBytes,
             ["latency_ms"] = new Dictionary<string, double>
             {
                 ["p50"] = r.LatencyMs(50),
@@ -128,6 +186,32 @@ internal static class Reports
                 ["p95"] = r.LatencyMs(95),
                 ["p99"] = r.LatencyMs(99),
                 ["max"] = r.MaxLatencyMs,
+            },
+            ["endpoints"] = r.Endpoints.ToDictionary(e => e.Key, e => new Dictionary<string, double>
+            {
+                ["requests"] = e.Value.Requests,
+                ["ok"] = e.Value.Ok,
+                ["p50"] = e.Value.P50Ms,
+                ["p95"] = e.Value.P95Ms,
+                ["p99"] = e.Value.P99Ms,
+                ["max"] = e.Value.MaxMs,
+            }),
+            ["verification"] = r.Verification is null ? null : new Dictionary<string, object?>
+            {
+                ["passed"] = r.Verification.Passed,
+                ["ingest_accepted"] = r.Verification.Ingest?.Accepted,
+                ["ingest_inserts"] = r.Verification.Ingest?.Inserts,
+                ["ingest_inserted_events"] = r.Verification.Ingest?.InsertedEvents,
+                ["checks"] = r.Verification.Checks.Select(c => new Dictionary<string, object?>
+                {
+                    ["name"] = c.Name,
+                    ["expected"] = c.Expected,
+                    ["expected_max"] = c.ExpectedMax,
+                    ["expected_text"] = c.ExpectedText,
+                    ["actual"] = c.Actual,
+                    ["passed"] = c.Passed,
+                    ["note"] = c.Note,
+                }).ToList(),
             },
             ["error_samples"] = r.ErrorSamples,
             ["threshold_failures"] = thresholdFailures,

@@ -12,7 +12,45 @@ namespace Platform.Tests.Perf;
 /// </summary>
 public sealed class SmokeLoadTests
 {
-    private static LoadSettings Smoke(Uri target, string token) => new()
+    [Fact]
+    public async Task Ingest_under_a_smoke_load_with_retries_stores_every_distinct_acked_event_once()
+    {
+        using var host = new IngestHost();
+        await SmokeLoad.WarmUpAsync(host.Client.BaseAddress!, host.Token("warm-up"));
+        using var engine = new LoadEngine(SmokeLoad.Settings(host.Client.BaseAddress!, host.Token("smoke")));
+
+        var result = await engine.RunAsync();
+
+        SmokeLoad.AssertClean(result);
+        Assert.Equal(result.DistinctEventsAcked, (await host.Store.CountAsync("smoke", default)).Events);
+    }
+
+    [Fact]
+    public async Task Gateway_and_ingest_under_a_smoke_load_with_retries_store_every_distinct_acked_event_once()
+    {
+        using var platform = new GatewayFixture();
+        await SmokeLoad.WarmUpAsync(platform.Gateway.Address, platform.Tokens.Valid("warm-up"));
+        using var engine = new LoadEngine(SmokeLoad.Settings(platform.Gateway.Address, platform.Tokens.Valid("smoke")));
+
+        var result = await engine.RunAsync();
+
+        SmokeLoad.AssertClean(result);
+        Assert.Equal(result.DistinctEventsAcked, (await platform.Ingest.Store.CountAsync("smoke", default)).Events);
+    }
+
+    [Fact]
+    public void The_load_generator_refuses_a_target_off_loopback()
+    {
+        var settings = SmokeLoad.Settings(new Uri("http://example.com/"), "token");
+
+        Assert.Throws<ArgumentException>(() => new LoadEngine(settings));
+    }
+}
+
+/// <summary>The smoke load, its warm-up and what a clean run means; shared by the runs on each backend.</summary>
+internal static class SmokeLoad
+{
+    public static LoadSettings Settings(Uri target, string token) => new()
     {
         Target = target,
         Token = token,
@@ -24,47 +62,13 @@ public sealed class SmokeLoadTests
         DuplicateRatio = 0.2,
     };
 
-    [Fact]
-    public async Task Ingest_under_a_smoke_load_with_retries_stores_every_distinct_acked_event_once()
-    {
-        using var host = new IngestHost();
-        await WarmUpAsync(host.Client.BaseAddress!, host.Token("warm-up"));
-        using var engine = new LoadEngine(Smoke(host.Client.BaseAddress!, host.Token("smoke")));
-
-        var result = await engine.RunAsync();
-
-        AssertClean(result);
-        Assert.Equal(result.DistinctEventsAcked, (await host.Store.CountAsync("smoke", default)).Events);
-    }
-
-    [Fact]
-    public async Task Gateway_and_ingest_under_a_smoke_load_with_retries_store_every_distinct_acked_event_once()
-    {
-        using var platform = new GatewayFixture();
-        await WarmUpAsync(platform.Gateway.Address, platform.Tokens.Valid("warm-up"));
-        using var engine = new LoadEngine(Smoke(platform.Gateway.Address, platform.Tokens.Valid("smoke")));
-
-        var result = await engine.RunAsync();
-
-        AssertClean(result);
-        Assert.Equal(result.DistinctEventsAcked, (await platform.Ingest.Store.CountAsync("smoke", default)).Events);
-    }
-
-    [Fact]
-    public void The_load_generator_refuses_a_target_off_loopback()
-    {
-        var settings = Smoke(new Uri("http://example.com/"), "token");
-
-        Assert.Throws<ArgumentException>(() => new LoadEngine(settings));
-    }
-
-    private static async Task WarmUpAsync(Uri target, string token)
+    public static async Task WarmUpAsync(Uri target, string token)
     {
         using var warmUp = new LoadEngine(new LoadSettings { Target = target, Token = token, Model = LoadModel.Closed, Concurrency = 2, Requests = 6 });
         await warmUp.RunAsync();
     }
 
-    private static void AssertClean(LoadResult result)
+    public static void AssertClean(LoadResult result)
     {
         Assert.True(result.Requests > 0, "no request was sent");
         Assert.Equal(0, result.Dropped);

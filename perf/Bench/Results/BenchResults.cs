@@ -1,0 +1,296 @@
+using System.Globalization;
+using System.Text;
+using System.Text.Json;
+
+namespace Platform.Perf.Bench.Results;
+
+/// <summary>The processes whose CPU and memory a run samples, in report order.</summary>
+internal static class Components
+{
+    public static readonly string[] Services = ["gateway", "ingest", "redis", "clickhouse"];
+}
+
+/// <summary>One LoadGen run as its <c>summary.json</c> tells it.</summary>
+internal sealed record RunSummary
+{
+    public required string Workload { get; init; }
+
+    public required string Model { get; init; }
+
+    public required string Offered { get; init; }
+
+    public required double ElapsedSeconds { get; init; }
+
+    public required long Requests { get; init; }
+
+    public required long Ok { get; init; }
+
+    public required long Dropped { get; init; }
+
+    public required long EventsAcked { get; init; }
+
+    public required double EventsPerSecond { get; init; }
+
+    public required long RowsAcked { get; init; }
+
+    public required double RowsPerSecond { get; init; }
+
+    public required double OkPerSecond { get; init; }
+
+    public required double P50Ms { get; init; }
+
+    public required double P95Ms { get; init; }
+
+    public required double P99Ms { get; init; }
+
+    public required double MaxMs { get; init; }
+
+    public required double LoadGenCpuMs { get; init; }
+
+    public required long LoadGenPeakRssBytes { get; init; }
+
+    /// <summary>Null when the run was not verified (reads).</summary>
+    public bool? VerificationPassed { get; init; }
+
+    public IReadOnlyList<string> Checks { get; init; } = [];
+
+    /// <summary>Ingest's storage inserts during the run, and the events they carried (its group commit), when verified.</summary>
+    public long? IngestInserts { get; init; }
+
+    public long? IngestInsertedEvents { get; init; }
+
+    public IReadOnlyList<string> FailedChecks { get; init; } = [];
+
+    public IReadOnlyList<string> ErrorSamples { get; init; } = [];
+
+    public IReadOnlyDictionary<string, long> Statuses { get; init; } = new Dictionary<string, long>();
+
+    public long Errors => Requests - Ok;
+
+    public static RunSummary Read(string file)
+    {
+        using var document = JsonDocument.Parse(File.ReadAllText(file));
+        var root = document.RootElement;
+        var latency = root.GetProperty("latency_ms");
+        var checks = new List<string>();
+        var failed = new List<string>();
+        bool? passed = null;
+        long? ingestInserts = null, ingestInsertedEvents = null;
+        if (root.TryGetProperty("verification", out var verification) && verification.ValueKind == JsonValueKind.Object)
+        {
+            passed = verification.GetProperty("passed").GetBoolean();
+            if (verification.TryGetProperty("ingest_inserts", out var inserts) && inserts.ValueKind == JsonValueKind.Number)
+            {
+                ingestInserts = inserts.GetInt64();
+                ingestInsertedEvents = verification.GetProperty("ingest_inserted_events").GetInt64();
+            }
+
+            foreach (var check in verification.GetProperty("checks").EnumerateArray())
+            {
+                var text = string.Create(CultureInfo.InvariantCulture,
+                    $"{check.GetProperty("name").GetString()}: expected {check.GetProperty("expected_text").GetString()}, found {check.GetProperty("actual").GetInt64()}");
+                if (check.TryGetProperty("note", out var note) && note.ValueKind == JsonValueKind.String)
+                {
+                    text += $" ({note.GetString()})";
+                }
+
+                checks.Add(text);
+                if (!check.GetProperty("passed").GetBoolean())
+                {
+                    failed.Add(text);
+                }
+            }
+        }
+
+        return new RunSummary
+        {
+            Workload = root.GetProperty("workload").GetString()!,
+            Model = root.GetProperty("model").GetString()!,
+            Offered = root.GetProperty("offered").GetString()!,
+            ElapsedSeconds = root.GetProperty("elapsed_s").GetDouble(),
+            Requests = root.GetProperty("requests").GetInt64(),
+            Ok = root.GetProperty("statuses").TryGetProperty("200", out var ok) ? ok.GetInt64() : 0,
+            Dropped = root.GetProperty("dropped").GetInt64(),
+            EventsAcked = root.GetProperty("events_acked").GetInt64(),
+            EventsPerSecond = root.GetProperty("events_acked_per_s").GetDouble(),
+            RowsAcked = root.GetProperty("rows_acked").GetInt64(),
+            RowsPerSecond = root.GetProperty("rows_acked_per_s").GetDouble(),
+            OkPerSecond = root.GetProperty("ok_per_s").GetDouble(),
+            P50Ms = latency.GetProperty("p50").GetDouble(),
+            P95Ms = latency.GetProperty("p95").GetDouble(),
+            P99Ms = latency.GetProperty("p99").GetDouble(),
+            MaxMs = latency.GetProperty("max").GetDouble(),
+            LoadGenCpuMs = root.GetProperty("loadgen_cpu_ms").GetDouble(),
+            LoadGenPeakRssBytes = root.GetProperty("loadgen_peak_rss_bytes").GetInt64(),
+            VerificationPassed = passed,
+            IngestInserts = ingestInserts,
+            IngestInsertedEvents = ingestInsertedEvents,
+            Checks = checks,
+            FailedChecks = failed,
+            ErrorSamples = [.. root.GetProperty("error_samples").EnumerateArray().Select(e => e.GetString()!)],
+            Statuses = root.GetProperty("statuses").EnumerateObject().ToDictionary(p => p.Name, p => p.Value.GetInt64(), StringComparer.Ordinal),
+        };
+    }
+}
+
+/// <summary>
+/// One scenario's directory: <c>scenario.txt</c> (key=value lines written by run.sh: name, title, the CPU milliseconds of
+/// each service over the measured window, the window's seconds, and each load generator's exit code) and one
+/// subdirectory of LoadGen reports per run: <c>load</c> (the measured load), <c>reads</c> (reads beside it), <c>seed</c>
+/// (writes before the window that the reads read).
+/// </summary>
+internal sealed record Scenario(string Directory, IReadOnlyDictionary<string, string> Info, IReadOnlyDictionary<string, RunSummary> Runs)
+{
+    /// <summary>The runs whose load generator counts towards the window's CPU (the seed runs before it).</summary>
+    private static readonly string[] MeasuredRuns = ["load", "reads"];
+
+    public string Name => Info.GetValueOrDefault("name", Path.GetFileName(Directory));
+
+    public string Title => Info.GetValueOrDefault("title", Name);
+
+    public RunSummary? Load => Runs.GetValueOrDefault("load");
+
+    /// <summary>A window with no load: what the processes burn by themselves.</summary>
+    public bool IsIdle => Info.GetValueOrDefault("kind") == "idle";
+
+    public RunSummary? Reads => Runs.GetValueOrDefault("reads");
+
+    /// <summary>Which baseline this scenario is, if any: <c>clickhouse</c> or <c>ingest-direct</c>.</summary>
+    public string? Baseline => Info.GetValueOrDefault("baseline");
+
+    public double WallSeconds => Number("wall_s");
+
+    public double? CpuMs(string component) => Info.ContainsKey("cpu_ms_" + component) ? Number("cpu_ms_" + component) : null;
+
+    public double LoadGenCpuMs => MeasuredRuns.Sum(r => Runs.GetValueOrDefault(r)?.LoadGenCpuMs ?? 0);
+
+    /// <summary>The events the window's CPU is divided by: the measured load's acked events (rows' events for the baseline).</summary>
+    public long Events => Load?.EventsAcked ?? 0;
+
+    public bool Verified => Runs.Values.Any(r => r.VerificationPassed is not null);
+
+    public IEnumerable<string> Problems()
+    {
+        foreach (var (key, value) in Info.Where(i => i.Key.StartsWith("exit_", StringComparison.Ordinal)))
+        {
+            var run = key["exit_".Length..];
+            if (value != "0")
+            {
+                yield return $"{Name}: the {run} load generator exited {value} (see {run}.log)";
+            }
+
+            if (!Runs.ContainsKey(run))
+            {
+                yield return $"{Name}: the {run} run wrote no summary";
+            }
+        }
+
+        foreach (var (run, summary) in Runs)
+        {
+            if (summary.Errors > 0)
+            {
+                yield return $"{Name}: {summary.Errors} of {summary.Requests} {run} requests failed ({string.Join("; ", summary.ErrorSamples)})";
+            }
+
+            foreach (var check in summary.FailedChecks)
+            {
+                yield return $"{Name}: {run}: {check}";
+            }
+        }
+    }
+
+    private double Number(string key) =>
+        Info.TryGetValue(key, out var text) ? double.Parse(text, NumberStyles.Float, CultureInfo.InvariantCulture) : 0;
+}
+
+/// <summary>One line of the per-second samples run.sh writes: RSS in kB per service (0 when the process was gone).</summary>
+internal sealed record RssSample(double ElapsedSeconds, string Scenario, IReadOnlyDictionary<string, long> Kilobytes);
+
+/// <summary>Everything one benchmark run left in its results directory.</summary>
+internal sealed record BenchResults(
+    string Directory, IReadOnlyDictionary<string, string> Meta, IReadOnlyList<Scenario> Scenarios, IReadOnlyList<RssSample> Rss)
+{
+    public const string SustainedScenario = "sustained";
+
+    public static BenchResults Load(string directory)
+    {
+        var scenarios = System.IO.Directory.GetDirectories(directory)
+            .Where(d => File.Exists(Path.Combine(d, "scenario.txt")))
+            .Order(StringComparer.Ordinal)
+            .Select(d => new Scenario(
+                d,
+                KeyValues(Path.Combine(d, "scenario.txt")),
+                System.IO.Directory.GetDirectories(d)
+                    .Where(r => File.Exists(Path.Combine(r, "summary.json")))
+                    .ToDictionary(r => Path.GetFileName(r), r => RunSummary.Read(Path.Combine(r, "summary.json")), StringComparer.Ordinal)))
+            .ToList();
+        var metaFile = Path.Combine(directory, "meta.txt");
+        var meta = File.Exists(metaFile) ? KeyValues(metaFile) : new Dictionary<string, string>(StringComparer.Ordinal);
+        return new BenchResults(directory, meta, scenarios, ReadRss(Path.Combine(directory, "samples.csv")));
+    }
+
+    public Scenario? BaselineOf(string kind) => Scenarios.FirstOrDefault(s => s.Baseline == kind);
+
+    public Scenario? Named(string name) => Scenarios.FirstOrDefault(s => s.Name == name);
+
+    public IReadOnlyList<string> Problems() => [.. Scenarios.SelectMany(s => s.Problems())];
+
+    /// <summary>The sustained scenario's samples, with seconds counted from its start, in MB.</summary>
+    public string SustainedRssCsv()
+    {
+        var csv = new StringBuilder("second," + string.Join(',', Components.Services.Select(c => c + "_mb")) + "\n");
+        var samples = Rss.Where(s => s.Scenario == SustainedScenario).ToList();
+        foreach (var sample in samples)
+        {
+            csv.Append(CultureInfo.InvariantCulture, $"{sample.ElapsedSeconds - samples[0].ElapsedSeconds:F1}");
+            foreach (var component in Components.Services)
+            {
+                csv.Append(CultureInfo.InvariantCulture, $",{sample.Kilobytes.GetValueOrDefault(component) / 1024.0:F1}");
+            }
+
+            csv.Append('\n');
+        }
+
+        return csv.ToString();
+    }
+
+    private static Dictionary<string, string> KeyValues(string file) =>
+        File.ReadAllLines(file)
+            .Select(line => line.Split('=', 2))
+            .Where(parts => parts.Length == 2 && parts[0].Length > 0)
+            .GroupBy(parts => parts[0], StringComparer.Ordinal)
+            .ToDictionary(g => g.Key, g => g.Last()[1], StringComparer.Ordinal);
+
+    private static List<RssSample> ReadRss(string file)
+    {
+        if (!File.Exists(file))
+        {
+            return [];
+        }
+
+        var lines = File.ReadAllLines(file);
+        var header = lines[0].Split(',');
+        var samples = new List<RssSample>();
+        foreach (var line in lines.Skip(1))
+        {
+            var cells = line.Split(',');
+            if (cells.Length != header.Length)
+            {
+                continue;
+            }
+
+            var kilobytes = new Dictionary<string, long>(StringComparer.Ordinal);
+            for (var i = 2; i < cells.Length; i++)
+            {
+                if (header[i].EndsWith("_kb", StringComparison.Ordinal))
+                {
+                    kilobytes[header[i][..^"_kb".Length]] = long.TryParse(cells[i], CultureInfo.InvariantCulture, out var kb) ? kb : 0;
+                }
+            }
+
+            samples.Add(new RssSample(double.Parse(cells[0], CultureInfo.InvariantCulture), cells[1], kilobytes));
+        }
+
+        return samples;
+    }
+}

@@ -1,0 +1,346 @@
+#!/usr/bin/env bash
+# The full benchmark of architecture §8 on this machine, end to end (see perf/README.md, "The benchmark"):
+#   bash perf/Bench/run.sh
+# Installs redis-server and clickhouse-server when missing (.ci/install-servers.sh), builds Release, starts its own
+# Redis, ClickHouse (config and data in a temporary directory), ingest (ClickHouse storage, Redis dedup) and the gateway
+# (Redis rate limits, bench tenants' limits far above the load), all on free 127.0.0.1 ports, runs the scenarios below
+# with LoadGen, checks storage after every write run, samples CPU and RSS of every process, writes
+# $OUT/results.md, and stops everything it started on exit. Exits non-zero when a check failed.
+#
+# Knobs (environment), with defaults:
+#   DURATION=20         seconds per measured scenario          WARMUP=5          seconds of warm-up per path
+#   IDLE=5              seconds of the idle window (CPU with no load, after the warm-up)
+#   CONCURRENCY=32      closed-model senders                   OPEN_CONCURRENCY=256  open-model cap on requests in flight
+#   SUSTAINED=120       seconds of the sustained run (0 skips) SUSTAINED_RATE    requests/s (default: half the gateway's peak)
+#   READ_RATE=5         query API reads/s beside the writes    SEED_REQUESTS=200 writes (100 events each) the reads read
+#   OUT=perf-results/bench-<time>                              the results directory
+# With the defaults a run took 6½ to 8½ minutes on our busy 2-core machine, build included (2½ less with SUSTAINED=0).
+set -euo pipefail
+cd "$(dirname "$0")/../.."
+
+DURATION=${DURATION:-20}; WARMUP=${WARMUP:-5}; CONCURRENCY=${CONCURRENCY:-32}; OPEN_CONCURRENCY=${OPEN_CONCURRENCY:-256}
+SUSTAINED=${SUSTAINED:-120}; SUSTAINED_RATE=${SUSTAINED_RATE:-}; READ_RATE=${READ_RATE:-5}; SEED_REQUESTS=${SEED_REQUESTS:-200}
+IDLE=${IDLE:-5}
+OUT=${OUT:-perf-results/bench-$(date -u +%Y%m%d-%H%M%S)}
+EVENTS=100
+command_line=""
+for knob in DURATION WARMUP IDLE CONCURRENCY OPEN_CONCURRENCY SUSTAINED SUSTAINED_RATE READ_RATE SEED_REQUESTS OUT; do
+  # Only what the caller set, so the recorded command is the one to type again.
+  if printenv "$knob" >/dev/null; then command_line+="$knob=$(printf '%q' "${!knob}") "; fi
+done
+command_line+="bash perf/Bench/run.sh"
+started_at=$(date -u +%Y-%m-%dT%H:%M:%SZ); started_s=$SECONDS
+loadavg_start=$(cut -d' ' -f1-3 /proc/loadavg)
+
+# --- servers and build -----------------------------------------------------------------------------------------------
+extra=()
+command -v curl >/dev/null 2>&1 || extra+=(curl)
+bash .ci/install-servers.sh ${extra[@]+"${extra[@]}"}
+
+export DOTNET_CLI_TELEMETRY_OPTOUT=1 DOTNET_NOLOGO=1 DOTNET_SKIP_FIRST_TIME_EXPERIENCE=1
+mkdir -p "$OUT/logs"; OUT=$(cd "$OUT" && pwd)
+echo "building (Release)"
+for project in ingest/Platform.Ingest.csproj gateway/Platform.Gateway.csproj devtoken/Platform.DevToken.csproj \
+  perf/LoadGen/Platform.Perf.LoadGen.csproj perf/Bench/Platform.Perf.Bench.csproj; do
+  dotnet build -c Release -v q --nologo "$project" >"$OUT/logs/build.log" 2>&1 || { cat "$OUT/logs/build.log"; exit 1; }
+done
+bin() { echo "$PWD/$1/bin/Release/net10.0/$2.dll"; }
+ingest_dll=$(bin ingest Platform.Ingest); gateway_dll=$(bin gateway Platform.Gateway); devtoken_dll=$(bin devtoken Platform.DevToken)
+# Each service runs from its output directory, as from its image's /app: the content root is the working directory, and
+# from anywhere else the service would start without its appsettings.json (and log every request at Information).
+ingest_dir=$(dirname "$ingest_dll"); gateway_dir=$(dirname "$gateway_dll")
+loadgen_dll=$(bin perf/LoadGen Platform.Perf.LoadGen); bench_dll=$(bin perf/Bench Platform.Perf.Bench)
+
+# --- processes: every one started here is stopped on exit ------------------------------------------------------------
+work=$(mktemp -d); pids=(); sampler_pid=""
+declare -A pid_of=() run_pid=()
+stop_sampler() {
+  if [ -n "$sampler_pid" ]; then
+    kill "$sampler_pid" 2>/dev/null || true; wait "$sampler_pid" 2>/dev/null || true; sampler_pid=""
+  fi
+}
+# Only our own children are signalled: a pid whose process ended may have been reused by someone else's process.
+ours() { [ "$(awk '{ print $4 }' "/proc/$1/stat" 2>/dev/null)" = "$$" ]; }
+stop_all() {
+  stop_sampler
+  local live=()
+  for p in "${pids[@]}" "${run_pid[@]}"; do ours "$p" && live+=("$p"); done
+  for p in "${live[@]}"; do kill "$p" 2>/dev/null || true; done
+  for _ in $(seq 50); do
+    alive=0; for p in "${live[@]}"; do ours "$p" && alive=1; done
+    [ "$alive" = 0 ] && break; sleep 0.2
+  done
+  for p in "${live[@]}"; do ours "$p" && kill -9 "$p" 2>/dev/null; done
+  pids=(); run_pid=()
+}
+cleanup() {
+  stop_all
+  for log in "$work"/*.log; do if [ -f "$log" ]; then cp "$log" "$OUT/logs/" || true; fi; done
+  rm -rf "$work"
+}
+trap cleanup EXIT
+trap 'exit 130' INT TERM
+
+mapfile -t ports < <(dotnet "$bench_dll" free-ports 5)
+redis_port=${ports[0]}; ch_http=${ports[1]}; ch_tcp=${ports[2]}; ingest_port=${ports[3]}; gateway_port=${ports[4]}
+
+redis-server --port "$redis_port" --save "" --appendonly no --bind 127.0.0.1 --daemonize no >"$work/redis.log" 2>&1 &
+pids+=($!); pid_of[redis]=$!
+
+mkdir -p "$work/ch"/{data,tmp,user_files,format_schemas}
+cat >"$work/ch/config.xml" <<XML
+<?xml version="1.0"?>
+<yandex><logger><level>warning</level><console>1</console></logger><listen_host>127.0.0.1</listen_host>
+<http_port>$ch_http</http_port><tcp_port>$ch_tcp</tcp_port><path>$work/ch/data/</path><tmp_path>$work/ch/tmp/</tmp_path>
+<user_files_path>$work/ch/user_files/</user_files_path><format_schema_path>$work/ch/format_schemas/</format_schema_path>
+<users_config>users.xml</users_config><default_profile>default</default_profile><default_database>default</default_database>
+<mark_cache_size>268435456</mark_cache_size><uncompressed_cache_size>268435456</uncompressed_cache_size></yandex>
+XML
+cat >"$work/ch/users.xml" <<XML
+<?xml version="1.0"?>
+<yandex><profiles><default></default></profiles><users><default><password></password><networks><ip>127.0.0.1</ip></networks>
+<profile>default</profile><quota>default</quota></default></users><quotas><default></default></quotas></yandex>
+XML
+(cd "$work/ch" && exec clickhouse-server --config-file="$work/ch/config.xml" >"$work/clickhouse.log" 2>&1) &
+pids+=($!); pid_of[clickhouse]=$!
+
+ch() { curl -sS --fail-with-body "http://127.0.0.1:$ch_http/" --data-binary "$1"; }
+wait_for() { # what, command...: up to 60 s
+  local what=$1; shift
+  for _ in $(seq 300); do "$@" >/dev/null 2>&1 && return 0; sleep 0.2; done
+  echo "$what did not come up; its log:" >&2; tail -20 "$work/$what.log" >&2; exit 1
+}
+wait_for redis redis-cli -p "$redis_port" ping
+wait_for clickhouse curl -sf "http://127.0.0.1:$ch_http/?query=SELECT%201"
+
+# Tokens: devtoken creates the key pair on first use; both services trust its public key (Production, no dev keys).
+keys="$work/keys"
+token() { dotnet "$devtoken_dll" --key-dir "$keys" --tenant "$1" --scope "$2" --lifetime 2h; }
+token bench-warmup group_api >"$work/token-warmup"
+tenants=(bench-warmup bench-direct bench-direct-open bench-gateway bench-gateway-open bench-retry bench-reads bench-sustained)
+auth=(--Auth:Issuer=platform-dev --Auth:PublicKeyFiles:0="$keys/dev.pem")
+
+(cd "$ingest_dir" && exec dotnet "$ingest_dll" --urls "http://127.0.0.1:$ingest_port" "${auth[@]}" \
+  --Storage:Backend=ClickHouse --Storage:ClickHouse:ConnectionString="Host=127.0.0.1;Port=$ch_http;Username=default;Password=" \
+  --Dedup:Backend=Redis --Dedup:Redis:ConnectionString="127.0.0.1:$redis_port" >"$work/ingest.log" 2>&1) &
+pids+=($!); pid_of[ingest]=$!
+
+# Per-tenant limits far above what two cores can send, so no request of the benchmark is rate limited (429s would show
+# as errors); the limiter still runs on every request, in Redis, as in production.
+limits=()
+for t in "${tenants[@]}"; do limits+=(--RateLimiting:Tenants:"$t":RequestsPerSecond=100000 --RateLimiting:Tenants:"$t":Burst=100000); done
+(cd "$gateway_dir" && exec dotnet "$gateway_dll" --urls "http://127.0.0.1:$gateway_port" "${auth[@]}" \
+  --Proxy:IngestAddresses:0="http://127.0.0.1:$ingest_port" --Redis:ConnectionString="127.0.0.1:$redis_port" "${limits[@]}" \
+  >"$work/gateway.log" 2>&1) &
+pids+=($!); pid_of[gateway]=$!
+
+wait_for ingest curl -sf "http://127.0.0.1:$ingest_port/healthz/ready"
+wait_for gateway curl -sf "http://127.0.0.1:$gateway_port/healthz/ready"
+ingest_url="http://127.0.0.1:$ingest_port"; gateway_url="http://127.0.0.1:$gateway_port"; ch_url="http://127.0.0.1:$ch_http"
+
+# A plain MergeTree copy of every event row ingest inserts (a materialized view never collapses anything), so the
+# "none stored twice" check counts raw rows even after ReplacingMergeTree has merged duplicates away. It costs
+# ClickHouse a little extra work per insert, which the ClickHouse CPU column includes.
+ch "CREATE DATABASE IF NOT EXISTS bench_audit" >/dev/null
+ch "CREATE MATERIALIZED VIEW IF NOT EXISTS bench_audit.events_raw ENGINE = MergeTree() ORDER BY (tenant, event_id)
+    AS SELECT tenant, event_id, message_id FROM platform.events" >/dev/null
+# The baseline's table: ingest's own DDL for a database "bench" (group_traits there has exactly ingest's shape).
+dotnet "$ingest_dll" clickhouse-ddl --Storage:ClickHouse:Database=bench >"$work/bench-ddl.sql"
+statement=""
+while IFS= read -r line; do
+  statement+="$line"$'\n'
+  if [[ $line == *";" ]]; then ch "${statement%;*}" >/dev/null; statement=""; fi
+done <"$work/bench-ddl.sql"
+
+# --- sampling ----------------------------------------------------------------------------------------------------------
+hz=$(getconf CLK_TCK)
+cpu_ms() { awk -v hz="$hz" '{ printf "%d\n", ($14 + $15) * 1000 / hz }' "/proc/$1/stat" 2>/dev/null || echo 0; }
+echo start >"$work/scenario"
+# Every second: each service's VmRSS and its CPU so far (user + system), labelled with the scenario running.
+mkfifo "$work/tick"
+(
+  # A one-second wait without a child process: a read that times out on a FIFO nobody writes to.
+  exec 3<>"$work/tick"
+  echo "elapsed_s,scenario,gateway_kb,ingest_kb,redis_kb,clickhouse_kb,gateway_cpu_ms,ingest_cpu_ms,redis_cpu_ms,clickhouse_cpu_ms"
+  t0=$EPOCHREALTIME
+  while :; do
+    line="$(awk -v a="$EPOCHREALTIME" -v b="$t0" 'BEGIN { printf "%.1f", a - b }'),$(cat "$work/scenario")"
+    for c in gateway ingest redis clickhouse; do
+      line+=",$(awk '/^VmRSS/ { print $2 }' "/proc/${pid_of[$c]}/status" 2>/dev/null || echo 0)"
+    done
+    for c in gateway ingest redis clickhouse; do line+=",$(cpu_ms "${pid_of[$c]}")"; done
+    echo "$line"
+    read -r -t 1 -u 3 _ || true
+  done
+) >"$OUT/samples.csv" &
+sampler_pid=$!
+
+scenario_dir=""; scenario_n=0
+declare -A cpu_before=()
+begin() { # name, title, [key=value ...]: a scenario's directory, and CPU before its measured window
+  scenario_n=$((scenario_n + 1))
+  scenario_dir="$OUT/$(printf '%02d' "$scenario_n")-$1"
+  mkdir -p "$scenario_dir"
+  { echo "name=$1"; echo "title=$2"; shift 2; for kv in "$@"; do echo "$kv"; done; } >"$scenario_dir/scenario.txt"
+  echo "== $(basename "$scenario_dir")"
+}
+# Before each window, up to 15 s for a quiet second of gateway and ingest (under 50 ms of CPU each): the warm-up's tail
+# (the JIT's second tier, garbage collection) and requests an overloaded scenario left behind (a client that timed out
+# does not stop ingest from storing its request) then stay out of the next window. ClickHouse's background merges of
+# earlier parts are not waited for: they are part of its cost per event, whichever window they fall in.
+settle() {
+  echo settle >"$work/scenario"
+  for _ in $(seq 15); do
+    local g0 i0; g0=$(cpu_ms "${pid_of[gateway]}"); i0=$(cpu_ms "${pid_of[ingest]}"); sleep 1
+    [ $(( $(cpu_ms "${pid_of[gateway]}") - g0 )) -lt 50 ] && [ $(( $(cpu_ms "${pid_of[ingest]}") - i0 )) -lt 50 ] && break
+  done
+}
+window_start() {
+  settle
+  echo "$(basename "$scenario_dir" | cut -d- -f2-)" >"$work/scenario"
+  for c in gateway ingest redis clickhouse; do cpu_before[$c]=$(cpu_ms "${pid_of[$c]}"); done
+  window_t0=$EPOCHREALTIME
+}
+window_end() {
+  {
+    for c in gateway ingest redis clickhouse; do echo "cpu_ms_$c=$(( $(cpu_ms "${pid_of[$c]}") - ${cpu_before[$c]} ))"; done
+    echo "wall_s=$(awk -v a="$EPOCHREALTIME" -v b="$window_t0" 'BEGIN { printf "%.2f", a - b }')"
+  } >>"$scenario_dir/scenario.txt"
+  echo between >"$work/scenario"
+}
+# start NAME ARGS...: one LoadGen run into $scenario_dir/NAME, in the background (a signal then stops the script at once,
+# and the trap stops the run); finish NAME waits for it. Its exit code is recorded, never fatal here (the report
+# decides), so one failed scenario does not hide the others.
+start() {
+  local name=$1; shift
+  dotnet "$loadgen_dll" --out "$scenario_dir/$name" "$@" >"$scenario_dir/$name.log" 2>&1 &
+  run_pid[$name]=$!
+}
+finish() {
+  local status=0
+  wait "${run_pid[$1]}" || status=$?
+  unset "run_pid[$1]"
+  echo "exit_$1=$status" >>"$scenario_dir/scenario.txt"
+  grep -E '^\| (events acked|rows acked|reads answered|statuses|latency p99) ' "$scenario_dir/$1.log" | sed 's/^/   /' || true
+}
+run() { start "$@"; finish "$1"; }
+# writes TENANT: the arguments of a verified Group API load as that tenant (into the array w).
+verify=(--verify-clickhouse "$ch_url" --verify-database platform --verify-raw-table bench_audit.events_raw --ingest-metrics "$ingest_url/metrics")
+writes() { w=(--token-file "$work/token-$1" --tenant "$1" --events "$EVENTS" "${verify[@]}"); }
+field() { sed -n "s/^  \"$2\": \([0-9.]*\).*/\1/p" "$1" | head -n 1; }
+for t in "${tenants[@]}"; do token "$t" group_api >"$work/token-$t"; done
+token bench-reads analytics_read >"$work/token-reads-read"
+token bench-warmup analytics_read >"$work/token-warmup-read"
+
+# --- warm-up: JIT, connection pools, ClickHouse's first parts; a tenant of its own, not reported -----------------------
+echo "== warm-up (${WARMUP} s per path)"
+echo warm-up >"$work/scenario"
+warm="$work/warm-up"
+dotnet "$loadgen_dll" --out "$warm/ch" --workload clickhouse --tenant bench-warmup --clickhouse-table bench.group_traits \
+  --target "$ch_url" --model closed --concurrency "$CONCURRENCY" --duration "$WARMUP" >"$work/warm-up-ch.log" 2>&1 || true
+for target in "$ingest_url" "$gateway_url"; do
+  dotnet "$loadgen_dll" --out "$warm/$(date +%s%N)" --target "$target" --token-file "$work/token-warmup" --model closed \
+    --concurrency "$CONCURRENCY" --duration "$WARMUP" >>"$work/warm-up.log" 2>&1 || true
+done
+# The query API too, on groups of the warm-up's first events (stored by now).
+dotnet "$loadgen_dll" --out "$warm/reads" --workload reads --target "$gateway_url" --token-file "$work/token-warmup-read" \
+  --seeded-events 1000 --model closed --concurrency 4 --duration "$WARMUP" >>"$work/warm-up.log" 2>&1 || true
+
+# What the processes burn with no load at all (timers, health probes, ClickHouse's merges of the warm-up's parts), once
+# the warm-up's tail has settled: reported per second.
+begin idle "idle, after the warm-up" kind=idle
+window_start
+sleep "$IDLE"
+window_end
+
+# --- scenarios -----------------------------------------------------------------------------------------------------------
+begin clickhouse-baseline "ClickHouse HTTP insert of the same trait rows (baseline)" baseline=clickhouse
+window_start
+run load --workload clickhouse --tenant bench-clickhouse --clickhouse-table bench.group_traits --target "$ch_url" \
+  --events "$EVENTS" --model closed --concurrency "$CONCURRENCY" --duration "$DURATION" --verify-clickhouse "$ch_url"
+window_end
+
+begin ingest-direct-closed "ingest direct, peak (baseline)" baseline=ingest-direct
+window_start
+writes bench-direct
+run load --target "$ingest_url" "${w[@]}" --model closed --concurrency "$CONCURRENCY" --duration "$DURATION"
+window_end
+
+begin gateway-closed "gateway → ingest, peak"
+window_start
+writes bench-gateway
+run load --target "$gateway_url" "${w[@]}" --model closed --concurrency "$CONCURRENCY" --duration "$DURATION"
+window_end
+
+peak=$(field "$scenario_dir/load/summary.json" events_acked_per_s); peak=${peak:-0}
+half_rate=$(awk -v p="$peak" -v e="$EVENTS" 'BEGIN { r = p / e / 2; if (r < 1) r = 1; printf "%.1f", r }')
+echo "   half of the gateway's peak: $half_rate requests/s"
+
+begin gateway-open-half "gateway → ingest, open at half its peak"
+window_start
+writes bench-gateway-open
+run load --target "$gateway_url" "${w[@]}" --model open --rate "$half_rate" \
+  --concurrency "$OPEN_CONCURRENCY" --duration "$DURATION"
+window_end
+
+begin ingest-direct-open-half "ingest direct, open at the same rate"
+window_start
+writes bench-direct-open
+run load --target "$ingest_url" "${w[@]}" --model open --rate "$half_rate" \
+  --concurrency "$OPEN_CONCURRENCY" --duration "$DURATION"
+window_end
+
+begin retry-storm "gateway → ingest, peak, 30% resent events"
+window_start
+writes bench-retry
+run load --target "$gateway_url" "${w[@]}" --duplicates 0.3 --model closed --concurrency "$CONCURRENCY" --duration "$DURATION"
+window_end
+
+begin reads-under-writes "gateway → ingest, open at half its peak, with query reads"
+# The reads read groups of the seed's events (every one of them stored when the seed has no error).
+writes bench-reads
+run seed --target "$gateway_url" "${w[@]}" --model closed --concurrency "$CONCURRENCY" --requests "$SEED_REQUESTS"
+window_start
+start reads --workload reads --target "$gateway_url" --token-file "$work/token-reads-read" --tenant bench-reads \
+  --seeded-events $((SEED_REQUESTS * EVENTS)) --model open --rate "$READ_RATE" --concurrency "$OPEN_CONCURRENCY" --duration "$DURATION"
+writes bench-reads
+run load --target "$gateway_url" "${w[@]}" --model open --rate "$half_rate" --concurrency "$OPEN_CONCURRENCY" --duration "$DURATION"
+finish reads
+window_end
+
+if [ "$SUSTAINED" -gt 0 ]; then
+  rate=${SUSTAINED_RATE:-$half_rate}
+  begin sustained "sustained: gateway → ingest, open at $rate requests/s for $SUSTAINED s"
+  window_start
+  writes bench-sustained
+  run load --target "$gateway_url" "${w[@]}" --model open --rate "$rate" --concurrency "$OPEN_CONCURRENCY" --duration "$SUSTAINED"
+  window_end
+fi
+
+# --- report ------------------------------------------------------------------------------------------------------------
+stop_sampler
+{
+  echo "command=$command_line"
+  echo "commit=$(git rev-parse --short=12 HEAD 2>/dev/null || echo unknown)"
+  echo "dirty=$(git status --porcelain 2>/dev/null | wc -l)"
+  echo "started=$started_at"
+  echo "wall_s=$((SECONDS - started_s))"
+  echo "nproc=$(nproc)"
+  echo "cpu_model=$(awk -F': ' '/^model name/ { print $2; exit }' /proc/cpuinfo)"
+  echo "loadavg_start=$loadavg_start"
+  echo "loadavg_end=$(cut -d' ' -f1-3 /proc/loadavg)"
+  echo "mem_total=$(awk '/^MemTotal/ { printf "%.1f GB", $2 / 1048576 }' /proc/meminfo)"
+  echo "kernel=$(uname -sr)"
+  echo "dotnet=$(dotnet --version)"
+  echo "clickhouse=$(ch 'SELECT version()' | tr -d '\n')"
+  echo "redis=$(redis-server --version | sed -n 's/.*v=\([0-9.]*\).*/\1/p')"
+  echo "settings=DURATION=$DURATION s per scenario, WARMUP=$WARMUP s, IDLE=$IDLE s, CONCURRENCY=$CONCURRENCY, OPEN_CONCURRENCY=$OPEN_CONCURRENCY, $EVENTS events per request, half rate $half_rate requests/s, READ_RATE=$READ_RATE, SEED_REQUESTS=$SEED_REQUESTS, SUSTAINED=$SUSTAINED s"
+  for c in gateway ingest redis clickhouse; do
+    echo "vmhwm_kb_$c=$(awk '/^VmHWM/ { print $2 }' "/proc/${pid_of[$c]}/status" 2>/dev/null || echo 0)"
+  done
+} >"$OUT/meta.txt"
+stop_all
+status=0
+dotnet "$bench_dll" report "$OUT" || status=$?
+echo "results: $OUT/results.md"
+exit "$status"

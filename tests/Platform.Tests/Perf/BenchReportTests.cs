@@ -1,0 +1,121 @@
+using Platform.Perf.Bench.Results;
+using Platform.Perf.LoadGen.Engine;
+using Platform.Perf.LoadGen.Reporting;
+using Platform.Perf.LoadGen.Verification;
+
+namespace Platform.Tests.Perf;
+
+/// <summary>
+/// The benchmark's results.md from scenario directories as run.sh leaves them, with LoadGen's own reports in them: the
+/// ratios come from the same run's baselines, and a failed check, an error answer or a missing run fails the report.
+/// </summary>
+public sealed class BenchReportTests : IDisposable
+{
+    private readonly string _directory = Directory.CreateTempSubdirectory("platform-bench-report-").FullName;
+
+    public void Dispose() => Directory.Delete(_directory, recursive: true);
+
+    [Fact]
+    public void A_clean_run_passes_with_its_ratios_to_both_baselines_and_cpu_per_thousand_events()
+    {
+        Scenario("01-clickhouse-baseline", "baseline=clickhouse", ("load", Run(Workload.ClickHouseInsert, requests: 10)));
+        Scenario("02-ingest-direct-closed", "baseline=ingest-direct", ("load", Run(Workload.GroupApi, requests: 8)));
+        Scenario("03-gateway-closed", "cpu_ms_gateway=400", ("load", Run(Workload.GroupApi, requests: 4)));
+
+        var results = BenchResults.Load(_directory);
+        var markdown = ResultsMarkdown.Write(results);
+
+        Assert.Empty(results.Problems());
+        // 400 events in 10 s against 1,000 and 800: 0.40 of the ClickHouse baseline, 0.50 of ingest direct.
+        Assert.Contains("| 03-gateway-closed | closed, 4 senders | 40 |  |", markdown, StringComparison.Ordinal);
+        Assert.Contains("| passed (1 checks) | 0.40 | 0.50 |", markdown, StringComparison.Ordinal);
+        // 400 CPU-ms of the gateway over 400 events.
+        Assert.Contains("| 03-gateway-closed | 400 | 10.0 s | 1000.0 |", markdown, StringComparison.Ordinal);
+        Assert.Contains("Result: every check passed.", markdown, StringComparison.Ordinal);
+    }
+
+    [Fact]
+    public void A_failed_verification_fails_the_report_and_is_marked_in_the_table()
+    {
+        var run = Run(Workload.GroupApi, requests: 4) with
+        {
+            Verification = new StorageVerification([new VerificationCheck("stored events = distinct events acked", 400, 399)]),
+        };
+        Scenario("01-gateway-closed", "", ("load", run));
+
+        var results = BenchResults.Load(_directory);
+        var markdown = ResultsMarkdown.Write(results);
+
+        var problem = Assert.Single(results.Problems());
+        Assert.Contains("stored events = distinct events acked: expected 400, found 399", problem, StringComparison.Ordinal);
+        Assert.Contains("| FAILED |", markdown, StringComparison.Ordinal);
+        Assert.Contains("Result: FAILED.", markdown, StringComparison.Ordinal);
+    }
+
+    [Fact]
+    public void An_error_answer_fails_the_report()
+    {
+        Scenario("01-retry-storm", "", ("load", Run(Workload.GroupApi, requests: 4, failed: 1)));
+
+        var problem = Assert.Single(BenchResults.Load(_directory).Problems());
+
+        Assert.Contains("1 of 5 load requests failed", problem, StringComparison.Ordinal);
+    }
+
+    [Fact]
+    public void A_load_generator_that_wrote_no_summary_fails_the_report()
+    {
+        Scenario("01-gateway-closed", "exit_load=134");
+
+        var problems = BenchResults.Load(_directory).Problems();
+
+        Assert.Contains(problems, p => p.Contains("exited 134", StringComparison.Ordinal));
+        Assert.Contains(problems, p => p.Contains("wrote no summary", StringComparison.Ordinal));
+    }
+
+    private static LoadResult Run(Workload workload, int requests, int failed = 0)
+    {
+        var settings = new LoadSettings
+        {
+            Target = new Uri("http://127.0.0.1:1/"),
+            Token = "token",
+            Tenant = "bench",
+            Workload = workload,
+            Model = LoadModel.Closed,
+            Concurrency = requests,
+            Requests = requests + failed,
+        };
+        var recorder = new LoadRecorder();
+        for (var i = 0; i < requests; i++)
+        {
+            long[] events = [.. Enumerable.Range(i * 100, 100).Select(n => (long)n)];
+            recorder.Record(0, new RequestOutcome(200, 1_000, 1_000, events, Accepted: 100, Duplicates: 0, Rows: workload == Workload.ClickHouseInsert ? 1_000 : 0));
+        }
+
+        for (var i = 0; i < failed; i++)
+        {
+            recorder.Record(0, new RequestOutcome(503, 1_000, 1_000, [], 0, 0, Error: "503: busy"));
+        }
+
+        var result = recorder.ToResult(settings, TimeSpan.FromSeconds(10), (requests + failed) * 100L);
+        return result with
+        {
+            Verification = new StorageVerification([new VerificationCheck("stored events = distinct events acked", result.DistinctEventsAcked, result.DistinctEventsAcked)]),
+        };
+    }
+
+    private void Scenario(string directory, string info, params (string Name, LoadResult Result)[] runs)
+    {
+        var path = Path.Combine(_directory, directory);
+        Directory.CreateDirectory(path);
+        var lines = new List<string> { $"name={directory}", $"title={directory}", "wall_s=10" };
+        lines.AddRange(info.Split(' ', StringSplitOptions.RemoveEmptyEntries));
+        foreach (var (name, result) in runs)
+        {
+            lines.Add($"exit_{name}=0");
+            Reports.Write(result, Path.Combine(path, name), []);
+        }
+
+        File.WriteAllLines(Path.Combine(path, "scenario.txt"), lines);
+    }
+}

@@ -40,7 +40,7 @@ internal sealed class Program
 
         app.UsePlatformErrorHandling();
         app.UseAuthentication();
-        app.UsePlatformRequestLogScope();
+        app.UsePlatformRequestLogScope(forwardsResponses: true);
         app.UseTokenRevocation();
         app.UseAuthorization();
         app.UseTenantRateLimiting();

@@ -22,9 +22,9 @@ internal static class BodyLimitMiddleware
 
     public static IApplicationBuilder UseBodyLimit(this IApplicationBuilder proxy)
     {
-        return proxy.Use(static async (context, next) =>
+        var max = proxy.ApplicationServices.GetRequiredService<IOptions<BodyLimitOptions>>().Value.MaxBodyBytes;
+        return proxy.Use(async (context, next) =>
         {
-            var max = context.RequestServices.GetRequiredService<IOptions<BodyLimitOptions>>().Value.MaxBodyBytes;
             var request = context.Request;
             if (request.ContentLength is { } declared && declared > max)
             {

@@ -21,9 +21,9 @@ internal static class HeaderHygiene
 
     public static IApplicationBuilder UseHeaderHygiene(this IApplicationBuilder proxy)
     {
-        return proxy.Use(static (context, next) =>
+        var stripped = proxy.ApplicationServices.GetRequiredService<StrippedHeaders>();
+        return proxy.Use((context, next) =>
         {
-            var stripped = context.RequestServices.GetRequiredService<StrippedHeaders>();
             stripped.RemoveFrom(context.Request.Headers);
 
             var requestId = Guid.CreateVersion7().ToString();

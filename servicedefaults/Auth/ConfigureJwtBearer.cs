@@ -11,6 +11,7 @@ namespace Platform.ServiceDefaults.Auth;
 internal sealed class ConfigureJwtBearer(
     IOptions<JwtAuthOptions> authOptions,
     IHostEnvironment environment,
+    TimeProvider time,
     ILogger<ConfigureJwtBearer> logger) : IConfigureNamedOptions<JwtBearerOptions>
 {
     public void Configure(JwtBearerOptions options) => Configure(Options.DefaultName, options);
@@ -25,7 +26,13 @@ internal sealed class ConfigureJwtBearer(
 
         var auth = authOptions.Value;
 
-        // Keep claim names as the token spells them (scope, scp, tenant_id), not WS-* URIs.
+        if (auth.HasTokenCache)
+        {
+            options.TokenHandlers.Clear();
+            options.TokenHandlers.Add(new CachingJsonWebTokenHandler(new ValidatedTokenCache(auth.TokenCacheMaxEntries, auth.TokenCacheMaxAge, time)));
+        }
+
+        // Keep claim names as the token spells them (scope, scp, tenant_id), not WS-* URIs (applies to the handlers above).
         options.MapInboundClaims = false;
         options.IncludeErrorDetails = false;
         if (!string.IsNullOrWhiteSpace(auth.Authority))

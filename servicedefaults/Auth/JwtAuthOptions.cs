@@ -26,6 +26,10 @@ public sealed class JwtAuthOptions
 
     internal static readonly TimeSpan MaxClockSkew = TimeSpan.FromMinutes(5);
 
+    internal static readonly TimeSpan MaxTokenCacheMaxAge = TimeSpan.FromMinutes(10);
+
+    internal const int MaxTokenCacheEntries = 1_000_000;
+
     /// <summary>Required: the <c>iss</c> every accepted token carries.</summary>
     public string? Issuer { get; set; }
 
@@ -65,6 +69,18 @@ public sealed class JwtAuthOptions
     /// <see cref="PublicKeyFiles"/> nor <see cref="Authority"/> is set. Relative to the content root.
     /// </summary>
     public string DevKeyDirectory { get; set; } = "data/dev-keys";
+
+    /// <summary>
+    /// How long a token that passed validation is accepted again without verifying it anew (never past its
+    /// <c>exp</c>). This bounds how long a token signed by a key that has just been removed stays accepted.
+    /// Default 1 minute; <c>00:00:00</c> turns the cache off. At most 10 minutes.
+    /// </summary>
+    public TimeSpan TokenCacheMaxAge { get; set; } = TimeSpan.FromMinutes(1);
+
+    /// <summary>Validated tokens held at once (about 4 KB each); tokens beyond it are verified on every request. Default 10,000; 0 turns the cache off.</summary>
+    public int TokenCacheMaxEntries { get; set; } = 10_000;
+
+    internal bool HasTokenCache => TokenCacheMaxAge > TimeSpan.Zero && TokenCacheMaxEntries > 0;
 
     internal bool HasConfiguredKeys => PublicKeyFiles.Count > 0 || !string.IsNullOrWhiteSpace(Authority);
 

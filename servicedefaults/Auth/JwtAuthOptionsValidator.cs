@@ -46,6 +46,16 @@ internal sealed class JwtAuthOptionsValidator(IHostEnvironment environment) : IV
             failures.Add($"{Section}:TenantClaim must name the claim that carries the tenant (default 'tenant_id').");
         }
 
+        if (options.TokenCacheMaxAge < TimeSpan.Zero || options.TokenCacheMaxAge > JwtAuthOptions.MaxTokenCacheMaxAge)
+        {
+            failures.Add($"{Section}:TokenCacheMaxAge must be between 00:00:00 (no cache) and {JwtAuthOptions.MaxTokenCacheMaxAge:c} (got {options.TokenCacheMaxAge:c}).");
+        }
+
+        if (options.TokenCacheMaxEntries is < 0 or > JwtAuthOptions.MaxTokenCacheEntries)
+        {
+            failures.Add($"{Section}:TokenCacheMaxEntries must be between 0 (no cache) and {JwtAuthOptions.MaxTokenCacheEntries} (got {options.TokenCacheMaxEntries}).");
+        }
+
         ValidateAuthority(options, failures);
         ValidateKeyFiles(options, failures);
 

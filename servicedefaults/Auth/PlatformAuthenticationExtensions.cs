@@ -1,6 +1,7 @@
 using Microsoft.AspNetCore.Authentication.JwtBearer;
 using Microsoft.AspNetCore.Authorization;
 using Microsoft.Extensions.DependencyInjection;
+using Microsoft.Extensions.DependencyInjection.Extensions;
 using Microsoft.Extensions.Hosting;
 using Microsoft.Extensions.Options;
 
@@ -24,6 +25,7 @@ public static class PlatformAuthenticationExtensions
             .ValidateOnStart();
         services.AddSingleton<IValidateOptions<JwtAuthOptions>, JwtAuthOptionsValidator>();
 
+        services.TryAddSingleton(TimeProvider.System);
         services.AddAuthentication(JwtBearerDefaults.AuthenticationScheme).AddJwtBearer();
         services.ConfigureOptions<ConfigureJwtBearer>();
         services.AddHostedService<SigningKeyWarmup>();

@@ -11,7 +11,14 @@ public static class ContractResponses
     private static readonly object ResponseIdKey = new();
 
     /// <summary>The response id of this request, created on first use and echoed in a response header.</summary>
-    public static string GetResponseId(this HttpContext context)
+    public static string GetResponseId(this HttpContext context) => context.GetResponseId(setHeader: true);
+
+    /// <summary>
+    /// The response id of this request, created on first use; <paramref name="setHeader"/> false leaves the header to
+    /// whoever writes the answer (<see cref="WriteAsync"/> always sets it), for a service that forwards most answers
+    /// from another service, whose own <c>X-Response-Id</c> must then be the only one.
+    /// </summary>
+    public static string GetResponseId(this HttpContext context, bool setHeader)
     {
         ArgumentNullException.ThrowIfNull(context);
         if (context.Items.TryGetValue(ResponseIdKey, out var existing) && existing is string id)
@@ -21,7 +28,7 @@ public static class ContractResponses
 
         id = Guid.CreateVersion7().ToString();
         context.Items[ResponseIdKey] = id;
-        if (!context.Response.HasStarted)
+        if (setHeader && !context.Response.HasStarted)
         {
             context.Response.Headers[ResponseIdHeader] = id;
         }

@@ -79,14 +79,19 @@ public static class TelemetryExtensions
 
     /// <summary>
     /// Every log line written while a request runs carries its tenant (once authenticated) and response id.
-    /// Call after authentication. Tokens are never part of the scope.
+    /// Call after authentication. Tokens are never part of the scope. A service that forwards most answers from
+    /// another one (the gateway) passes <paramref name="forwardsResponses"/>: its response id is then announced in
+    /// <c>X-Response-Id</c> only on the answers it writes itself, so a forwarded answer carries exactly one, its
+    /// author's, matching the body's <c>response_id</c>.
     /// </summary>
-    public static IApplicationBuilder UsePlatformRequestLogScope(this IApplicationBuilder app)
+    public static IApplicationBuilder UsePlatformRequestLogScope(this IApplicationBuilder app, bool forwardsResponses = false)
     {
-        return app.Use(static async (context, next) =>
+        ArgumentNullException.ThrowIfNull(app);
+        var logger = app.ApplicationServices.GetRequiredService<ILoggerFactory>().CreateLogger("Platform.Requests");
+        return app.Use(async (context, next) =>
         {
-            var logger = context.RequestServices.GetRequiredService<ILoggerFactory>().CreateLogger("Platform.Requests");
-            using (logger.BeginScope(new RequestScope(context.User.GetTenant() ?? "-", context.GetResponseId())))
+            var responseId = context.GetResponseId(setHeader: !forwardsResponses);
+            using (logger.BeginScope(new RequestScope(context.User.GetTenant() ?? "-", responseId)))
             {
                 await next(context);
             }

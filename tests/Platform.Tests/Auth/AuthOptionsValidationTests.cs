@@ -82,6 +82,21 @@ public sealed class AuthOptionsValidationTests : IDisposable
         Assert.Contains("Auth:ClockSkew", failure.Message, StringComparison.Ordinal);
     }
 
+    [Theory]
+    [InlineData("Auth:TokenCacheMaxAge", "00:10:01")]
+    [InlineData("Auth:TokenCacheMaxAge", "-00:00:01")]
+    [InlineData("Auth:TokenCacheMaxEntries", "-1")]
+    [InlineData("Auth:TokenCacheMaxEntries", "1000001")]
+    public async Task Token_cache_bound_out_of_range_stops_the_host(string key, string value)
+    {
+        var settings = AuthTestApp.Settings(_keys);
+        settings[key] = value;
+
+        var failure = await StartFailureAsync(settings);
+
+        Assert.Contains(key + " must be between", failure.Message, StringComparison.Ordinal);
+    }
+
     [Fact]
     public async Task Plain_http_authority_stops_the_host_unless_https_metadata_is_waived()
     {

@@ -19,6 +19,18 @@ public sealed class GatewayAuthTests(GatewayFixture fixture) : IClassFixture<Gat
         Assert.Equal(2, (await fixture.Ingest.Store.CountAsync("stored-tenant", default)).Events);
     }
 
+    [Theory]
+    [InlineData(true)]
+    [InlineData(false)]
+    public async Task A_forwarded_answer_carries_one_response_id_the_one_in_its_body(bool valid)
+    {
+        using var response = await GatewayFixture.PostAsync(_gateway, valid ? Batch(1) : $"[{Event(userId: "")}]", _tokens.Valid("one-id"));
+
+        var body = await Platform.Tests.Integration.ContractBody.ReadAsync(response);
+        Assert.Equal(valid ? HttpStatusCode.OK : HttpStatusCode.BadRequest, response.StatusCode);
+        Assert.Equal(body.ResponseId, response.Headers.GetValues("X-Response-Id").Single());
+    }
+
     [Fact]
     public async Task Missing_token_is_401_in_the_contract_shape_and_nothing_is_forwarded()
     {

@@ -139,7 +139,7 @@ internal sealed partial class BatchWriter : BackgroundService
         var updates = new List<Task>();
         foreach (var (tenant, keys) in KeysByTenant(taken))
         {
-            updates.Add(UpdateDedupAsync(tenant, keys, committed: failure is null));
+            updates.Add(UpdateDedupAsync(tenant, [.. keys], committed: failure is null));
         }
 
         await Task.WhenAll(updates);
@@ -156,7 +156,7 @@ internal sealed partial class BatchWriter : BackgroundService
         }
     }
 
-    private static Dictionary<string, UInt128[]> KeysByTenant(List<PendingWrite> taken)
+    private static Dictionary<string, List<UInt128>> KeysByTenant(List<PendingWrite> taken)
     {
         var byTenant = new Dictionary<string, List<UInt128>>(StringComparer.Ordinal);
         foreach (var pending in taken)
@@ -170,13 +170,7 @@ internal sealed partial class BatchWriter : BackgroundService
             keys.AddRange(pending.ReservedKeys);
         }
 
-        var result = new Dictionary<string, UInt128[]>(byTenant.Count, StringComparer.Ordinal);
-        foreach (var (tenant, keys) in byTenant)
-        {
-            result.Add(tenant, [.. keys]);
-        }
-
-        return result;
+        return byTenant;
     }
 
     private async Task UpdateDedupAsync(string tenant, UInt128[] keys, bool committed)

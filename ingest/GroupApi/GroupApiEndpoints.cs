@@ -1,6 +1,7 @@
 using System.Diagnostics;
 using Microsoft.Extensions.Options;
 using Platform.Ingest.Dedup;
+using Platform.Ingest.Events;
 using Platform.Ingest.Storage;
 using Platform.Ingest.Telemetry;
 using Platform.Ingest.Writing;

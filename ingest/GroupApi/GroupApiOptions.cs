@@ -1,4 +1,5 @@
 using System.ComponentModel.DataAnnotations;
+using Platform.Ingest.Events;
 
 namespace Platform.Ingest.GroupApi;
 

@@ -4,6 +4,7 @@ using System.Security.Cryptography;
 using System.Text;
 using System.Text.Json;
 using Microsoft.Extensions.Options;
+using Platform.Ingest.Events;
 using Platform.Ingest.Storage;
 using Platform.ServiceDefaults.Contract;
 

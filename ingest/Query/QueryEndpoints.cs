@@ -2,6 +2,7 @@ using System.Globalization;
 using System.Text.Json;
 using System.Text.Json.Nodes;
 using Microsoft.Extensions.Options;
+using Platform.Ingest.Events;
 using Platform.Ingest.GroupApi;
 using Platform.ServiceDefaults.Auth;
 using Platform.ServiceDefaults.Contract;

@@ -2,6 +2,7 @@ using System.Buffers.Text;
 using System.Globalization;
 using System.Text;
 using Microsoft.Extensions.Primitives;
+using Platform.Ingest.Events;
 using Platform.Ingest.GroupApi;
 using Platform.ServiceDefaults.Contract;
 

@@ -4,6 +4,7 @@ using System.Globalization;
 using Microsoft.Extensions.Logging.Abstractions;
 using Microsoft.Extensions.Options;
 using Platform.Ingest.Dedup;
+using Platform.Ingest.Events;
 using Platform.Ingest.GroupApi;
 using Platform.Ingest.Storage;
 using Platform.Ingest.Storage.ClickHouse;

@@ -2,6 +2,7 @@ using System.Diagnostics;
 using System.Globalization;
 using Microsoft.Extensions.Logging.Abstractions;
 using Microsoft.Extensions.Options;
+using Platform.Ingest.Events;
 using Platform.Ingest.GroupApi;
 using Platform.Ingest.Query;
 using Platform.Ingest.Storage;

@@ -1,5 +1,6 @@
 using System.Globalization;
 using System.Text;
+using Platform.Ingest.Events;
 using Platform.Ingest.GroupApi;
 using Platform.Ingest.Query;
 using static Platform.Ingest.Storage.ClickHouse.ClickHouseSql;

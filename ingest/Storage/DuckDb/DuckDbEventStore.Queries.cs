@@ -1,6 +1,7 @@
 using System.Globalization;
 using System.Text;
 using DuckDB.NET.Data;
+using Platform.Ingest.Events;
 using Platform.Ingest.GroupApi;
 using Platform.Ingest.Query;
 

@@ -1,6 +1,7 @@
 using System.Data.Common;
 using DuckDB.NET.Data;
 using Microsoft.Extensions.Logging;
+using Platform.Ingest.Events;
 
 namespace Platform.Ingest.Storage.DuckDb;
 

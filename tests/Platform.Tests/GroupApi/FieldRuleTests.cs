@@ -1,3 +1,4 @@
+using Platform.Ingest.Events;
 using Platform.Ingest.GroupApi;
 using static Platform.Tests.GroupApi.ParserFixture;
 
@@ -176,7 +177,7 @@ public sealed class FieldRuleTests
         var outcome = Parse(Event(traits: """{"group_type":"Team","enrichment_employees":120,"enrichment_founder_year":1999}"""));
 
         var traits = Assert.Single(outcome.Events).Traits;
-        Assert.Contains(new Platform.Ingest.Storage.TraitValue("enrichment_employees", "120"), traits);
+        Assert.Contains(new TraitValue("enrichment_employees", "120"), traits);
     }
 
     [Fact]
@@ -205,8 +206,8 @@ public sealed class FieldRuleTests
         var outcome = Parse(Event(traits: """{"group_type":"Team","planName":null,"industry":null}"""));
 
         var traits = Assert.Single(outcome.Events).Traits;
-        Assert.Contains(new Platform.Ingest.Storage.TraitValue("planName", null), traits);
-        Assert.Contains(new Platform.Ingest.Storage.TraitValue("industry", null), traits);
+        Assert.Contains(new TraitValue("planName", null), traits);
+        Assert.Contains(new TraitValue("industry", null), traits);
     }
 
     [Fact]

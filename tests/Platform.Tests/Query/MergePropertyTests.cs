@@ -2,6 +2,7 @@ using System.Net;
 using System.Net.Http.Headers;
 using System.Text.Json.Nodes;
 using CsCheck;
+using Platform.Ingest.Events;
 using Platform.ServiceDefaults.Auth;
 using Platform.Tests.GroupApi;
 using Platform.Tests.Integration;
@@ -101,7 +102,7 @@ public class MergePropertyTests
     /// The reference model: per trait, the value of the event with the greatest (timestamp, event id); null clears.
     /// Of several deliveries of one event id, the first counts.
     /// </summary>
-    private static Dictionary<string, string> Fold(IEnumerable<Platform.Ingest.Storage.GroupEvent> events)
+    private static Dictionary<string, string> Fold(IEnumerable<GroupEvent> events)
     {
         var profile = new Dictionary<string, string>();
         var winners = new Dictionary<string, (long Time, string EventId, string? Json)>();

@@ -1,4 +1,5 @@
 using System.Diagnostics.CodeAnalysis;
+using Platform.Ingest.Events;
 using Platform.Ingest.Storage;
 using Platform.Ingest.Storage.DuckDb;
 using static Platform.Tests.Storage.TestEvents;

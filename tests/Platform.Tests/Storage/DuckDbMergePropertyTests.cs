@@ -1,5 +1,6 @@
 using System.Diagnostics.CodeAnalysis;
 using CsCheck;
+using Platform.Ingest.Events;
 using Platform.Ingest.Storage;
 using Platform.Ingest.Storage.DuckDb;
 using static Platform.Tests.Storage.TestEvents;

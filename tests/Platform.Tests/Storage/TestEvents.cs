@@ -1,5 +1,6 @@
 using System.Globalization;
 using System.Text;
+using Platform.Ingest.Events;
 using Platform.Ingest.Storage;
 
 namespace Platform.Tests.Storage;

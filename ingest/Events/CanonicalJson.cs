@@ -1,7 +1,7 @@
 using System.Text.Encodings.Web;
 using System.Text.Json;
 
-namespace Platform.Ingest.GroupApi;
+namespace Platform.Ingest.Events;
 
 /// <summary>
 /// How trait values are written for storage. Queries that compare stored JSON text (equality, prefix) encode

@@ -1,6 +1,6 @@
 using System.Collections.Frozen;
 
-namespace Platform.Ingest.GroupApi;
+namespace Platform.Ingest.Events;
 
 internal enum TraitKind
 {

@@ -21,4 +21,16 @@ internal interface IDedupStore
     ValueTask ReleaseAsync(string tenant, ReadOnlyMemory<UInt128> keys, CancellationToken cancellationToken);
 }
 
-internal sealed class DedupUnavailableException(string message, Exception? inner = null) : Exception(message, inner);
+internal sealed class DedupUnavailableException(string message, Exception? inner = null, bool inFlightElsewhere = false)
+    : Exception(message, inner)
+{
+    /// <summary>
+    /// The store answered, but another request holding one of the events had not finished storing it within the wait:
+    /// the store is healthy, the event is busy.
+    /// </summary>
+    public bool InFlightElsewhere { get; } = inFlightElsewhere;
+
+    /// <summary>For the "held by another request" case, which is not a failure of the store.</summary>
+    public static DedupUnavailableException InFlight() =>
+        new("another request holding the same event is still being stored", inFlightElsewhere: true);
+}

@@ -77,7 +77,7 @@ internal sealed class InMemoryDedupStore : IDedupStore
                 var remaining = _time.GetElapsedTime(_time.GetTimestamp(), deadline);
                 if (remaining <= TimeSpan.Zero)
                 {
-                    throw new DedupUnavailableException("another request holding the same event is still being stored");
+                    throw DedupUnavailableException.InFlight();
                 }
 
                 try
@@ -86,7 +86,7 @@ internal sealed class InMemoryDedupStore : IDedupStore
                 }
                 catch (TimeoutException)
                 {
-                    throw new DedupUnavailableException("another request holding the same event is still being stored");
+                    throw DedupUnavailableException.InFlight();
                 }
             }
         }

@@ -146,7 +146,7 @@ internal sealed partial class RedisDedupStore : IDedupStore, IAsyncDisposable
                 var remaining = _time.GetElapsedTime(_time.GetTimestamp(), deadline);
                 if (remaining <= TimeSpan.Zero)
                 {
-                    throw new DedupUnavailableException("another request holding the same event is still being stored");
+                    throw DedupUnavailableException.InFlight();
                 }
 
                 await Task.Delay(remaining < _options.PollInterval ? remaining : _options.PollInterval, _time, cancellationToken);

@@ -5,16 +5,36 @@ using Platform.ServiceDefaults.Http;
 
 namespace Platform.Ingest.GroupApi;
 
-/// <summary>A request body read whole into a pooled buffer. Dispose returns the buffer.</summary>
-internal readonly struct PooledBody(byte[]? buffer, int length) : IDisposable
+/// <summary>A request body read whole, usually into a pooled buffer. Dispose returns a pooled buffer.</summary>
+internal readonly struct PooledBody : IDisposable
 {
-    public ReadOnlySpan<byte> Span => buffer.AsSpan(0, length);
+    private readonly byte[]? _buffer;
+    private readonly int _length;
+    private readonly bool _pooled;
+
+    /// <summary>A body in a buffer rented from <see cref="ArrayPool{T}.Shared"/>; Dispose returns it.</summary>
+    public PooledBody(byte[]? buffer, int length)
+        : this(buffer, length, pooled: true)
+    {
+    }
+
+    private PooledBody(byte[]? buffer, int length, bool pooled)
+    {
+        _buffer = buffer;
+        _length = length;
+        _pooled = pooled;
+    }
+
+    public ReadOnlySpan<byte> Span => _buffer.AsSpan(0, _length);
+
+    /// <summary>A body held in an ordinary array (tests, bodies built in memory): nothing goes back to the pool.</summary>
+    public static PooledBody FromArray(byte[] bytes) => new(bytes, bytes?.Length ?? 0, pooled: false);
 
     public void Dispose()
     {
-        if (buffer is not null)
+        if (_pooled && _buffer is not null)
         {
-            ArrayPool<byte>.Shared.Return(buffer);
+            ArrayPool<byte>.Shared.Return(_buffer);
         }
     }
 }

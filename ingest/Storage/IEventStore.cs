@@ -1,3 +1,5 @@
+using Platform.Ingest.Events;
+
 namespace Platform.Ingest.Storage;
 
 /// <summary>
@@ -11,9 +13,10 @@ internal interface IEventStore
 
     /// <summary>
     /// Stores raw events, one trait row per trait per event, and memberships (first/last seen).
-    /// Returns only when the rows are durable. Throws when they may not be; the caller then answers 503.
+    /// Returns only when the rows are durable, saying which events were new to storage. Throws when they may not be
+    /// durable; the caller then answers 503.
     /// </summary>
-    Task InsertAsync(IReadOnlyList<IngestBatch> batches, CancellationToken cancellationToken);
+    Task<InsertOutcome> InsertAsync(IReadOnlyList<IngestBatch> batches, CancellationToken cancellationToken);
 
     /// <summary>True when the backend answers a trivial query.</summary>
     Task<bool> IsHealthyAsync(CancellationToken cancellationToken);
@@ -30,3 +33,42 @@ internal interface IEventStore
 }
 
 internal readonly record struct StoredCounts(long Events, long TraitRows, long Memberships);
+
+/// <summary>
+/// Which events one insert actually added. A backend that cannot tell without a read of its own (ClickHouse: the engine
+/// collapses repeats at merge time, after the insert returned) reports every event as added.
+/// </summary>
+internal sealed class InsertOutcome
+{
+    /// <summary>The backend does not know which events were already stored.</summary>
+    public static readonly InsertOutcome Unknown = new(null);
+
+    private readonly HashSet<GroupEvent>? _added;
+
+    /// <param name="added">The events (by reference, as passed to the insert) that were not stored before.</param>
+    public InsertOutcome(HashSet<GroupEvent>? added) => _added = added;
+
+    /// <summary>True when the counts come from storage itself.</summary>
+    public bool IsExact => _added is not null;
+
+    /// <summary>How many of the batch's events this insert added.</summary>
+    public int AddedIn(IngestBatch batch)
+    {
+        ArgumentNullException.ThrowIfNull(batch);
+        if (_added is null)
+        {
+            return batch.Events.Count;
+        }
+
+        var added = 0;
+        foreach (var groupEvent in batch.Events)
+        {
+            if (_added.Contains(groupEvent))
+            {
+                added++;
+            }
+        }
+
+        return added;
+    }
+}

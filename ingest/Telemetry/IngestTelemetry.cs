@@ -12,6 +12,11 @@ internal static class RejectReason
     public const string QueueFull = "queue_full";
     public const string StorageUnavailable = "storage_unavailable";
     public const string DedupUnavailable = "dedup_unavailable";
+
+    /// <summary>Another request was still storing one of the events (the dedup store is healthy).</summary>
+    public const string EventInFlight = "event_in_flight";
+
+    public static readonly string[] All = [Invalid, QueueFull, StorageUnavailable, DedupUnavailable, EventInFlight];
 }
 
 /// <summary>
@@ -54,7 +59,7 @@ internal sealed class IngestTelemetry
             counter.Add(0);
         }
 
-        foreach (var reason in new[] { RejectReason.Invalid, RejectReason.QueueFull, RejectReason.StorageUnavailable, RejectReason.DedupUnavailable })
+        foreach (var reason in RejectReason.All)
         {
             EventsRejected.Add(0, new KeyValuePair<string, object?>("reason", reason));
             RequestsRejected.Add(0, new KeyValuePair<string, object?>("reason", reason));

@@ -19,7 +19,7 @@ internal sealed class StorageUnavailableException(Exception inner) : Exception("
 /// a request's events go into the same insert, so a request is stored whole or not at all. After the insert the
 /// writer commits the events' dedup reservations; after a failure it releases them so the client's retry is accepted.
 /// </summary>
-internal sealed partial class BatchWriter : BackgroundService
+internal sealed partial class BatchWriter : BackgroundService, IEventWriter
 {
     private readonly Channel<PendingWrite> _queue = Channel.CreateUnbounded<PendingWrite>(new UnboundedChannelOptions
     {
@@ -48,12 +48,8 @@ internal sealed partial class BatchWriter : BackgroundService
     /// <summary>Events waiting for an insert.</summary>
     public long QueuedEvents => Interlocked.Read(ref _queuedEvents);
 
-    /// <summary>
-    /// Queues a request's new events (their dedup keys already reserved) and completes when they are stored.
-    /// Throws <see cref="WriteQueueFullException"/> at once when the queue is full, and
-    /// <see cref="StorageUnavailableException"/> when the insert failed. In both cases the reservations are released.
-    /// </summary>
-    public async Task WriteAsync(IngestBatch batch, UInt128[] reservedKeys)
+    /// <inheritdoc />
+    public async Task<int> WriteAsync(IngestBatch batch, UInt128[] reservedKeys)
     {
         var count = batch.Events.Count;
         // The request's span, so the insert's span can link back to every request it carried.
@@ -66,7 +62,7 @@ internal sealed partial class BatchWriter : BackgroundService
             throw new WriteQueueFullException();
         }
 
-        await pending.Completion.Task;
+        return await pending.Completion.Task;
     }
 
     protected override async Task ExecuteAsync(CancellationToken stoppingToken)
@@ -110,6 +106,7 @@ internal sealed partial class BatchWriter : BackgroundService
             }
         }
 
+        var outcome = InsertOutcome.Unknown;
         var started = Stopwatch.GetTimestamp();
         using (var span = IngestTelemetry.Source.StartActivity("storage.insert", ActivityKind.Internal, parentContext: default, links: links))
         using (var timeout = new CancellationTokenSource(_options.InsertTimeout))
@@ -118,7 +115,7 @@ internal sealed partial class BatchWriter : BackgroundService
             span?.SetTag("platform.requests", taken.Count);
             try
             {
-                await _store.InsertAsync(batches, timeout.Token);
+                outcome = await _store.InsertAsync(batches, timeout.Token);
                 var milliseconds = Stopwatch.GetElapsedTime(started).TotalMilliseconds;
                 LogInserted(events, taken.Count, milliseconds);
             }
@@ -147,7 +144,7 @@ internal sealed partial class BatchWriter : BackgroundService
         {
             if (failure is null)
             {
-                pending.Completion.TrySetResult();
+                pending.Completion.TrySetResult(outcome.AddedIn(pending.Batch));
             }
             else
             {
@@ -214,6 +211,6 @@ internal sealed partial class BatchWriter : BackgroundService
 
         public ActivityContext RequestContext { get; } = requestContext;
 
-        public TaskCompletionSource Completion { get; } = new(TaskCreationOptions.RunContinuationsAsynchronously);
+        public TaskCompletionSource<int> Completion { get; } = new(TaskCreationOptions.RunContinuationsAsynchronously);
     }
 }

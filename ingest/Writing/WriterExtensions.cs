@@ -8,6 +8,7 @@ internal static class WriterExtensions
     {
         builder.AddSectionOptions<WriterOptions>(WriterOptions.Section);
         builder.Services.AddSingleton<BatchWriter>();
+        builder.Services.AddSingleton<IEventWriter>(static services => services.GetRequiredService<BatchWriter>());
         builder.Services.AddHostedService(static services => services.GetRequiredService<BatchWriter>());
         return builder;
     }

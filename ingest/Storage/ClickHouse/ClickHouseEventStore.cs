@@ -82,7 +82,7 @@ internal sealed partial class ClickHouseEventStore : IEventStore, IDisposable
         }
     }
 
-    public async Task InsertAsync(IReadOnlyList<IngestBatch> batches, CancellationToken cancellationToken)
+    public async Task<InsertOutcome> InsertAsync(IReadOnlyList<IngestBatch> batches, CancellationToken cancellationToken)
     {
         ArgumentNullException.ThrowIfNull(batches);
         var eventCount = 0;
@@ -132,7 +132,7 @@ internal sealed partial class ClickHouseEventStore : IEventStore, IDisposable
 
         if (events.Length == 0)
         {
-            return;
+            return InsertOutcome.Unknown;
         }
 
         // Trait rows first: the event rows (and the memberships their views derive) make the event visible as stored.
@@ -142,6 +142,9 @@ internal sealed partial class ClickHouseEventStore : IEventStore, IDisposable
         }
 
         await SendRowsAsync(ClickHouseSchema.Events.Name, EventColumns, events, cancellationToken);
+
+        // The engine collapses an event stored before at merge time, after this returns; only a read could tell.
+        return InsertOutcome.Unknown;
     }
 
     public async Task<bool> IsHealthyAsync(CancellationToken cancellationToken)

@@ -70,12 +70,12 @@ internal sealed partial class DuckDbEventStore : IEventStore, IAsyncDisposable, 
         }
     }
 
-    public async Task InsertAsync(IReadOnlyList<IngestBatch> batches, CancellationToken cancellationToken)
+    public async Task<InsertOutcome> InsertAsync(IReadOnlyList<IngestBatch> batches, CancellationToken cancellationToken)
     {
         ArgumentNullException.ThrowIfNull(batches);
         if (!HasEvents(batches))
         {
-            return;
+            return new InsertOutcome([]);
         }
 
         await _writerLock.WaitAsync(cancellationToken);
@@ -93,6 +93,13 @@ internal sealed partial class DuckDbEventStore : IEventStore, IAsyncDisposable, 
                 UpsertMemberships(connection, stored);
                 cancellationToken.ThrowIfCancellationRequested();
                 transaction.Commit();
+                var added = new HashSet<GroupEvent>(stored.Count, ReferenceEqualityComparer.Instance);
+                foreach (var (_, groupEvent) in stored)
+                {
+                    added.Add(groupEvent);
+                }
+
+                return new InsertOutcome(added);
             }
             catch (Exception exception)
             {

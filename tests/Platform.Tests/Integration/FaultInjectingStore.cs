@@ -29,7 +29,7 @@ internal sealed class FaultInjectingStore(IEventStore inner) : IEventStore, IGro
 
     public Task InitializeAsync(CancellationToken cancellationToken) => inner.InitializeAsync(cancellationToken);
 
-    public async Task InsertAsync(IReadOnlyList<IngestBatch> batches, CancellationToken cancellationToken)
+    public async Task<InsertOutcome> InsertAsync(IReadOnlyList<IngestBatch> batches, CancellationToken cancellationToken)
     {
         InsertCalls++;
         if (_gate is { } gate)
@@ -42,11 +42,13 @@ internal sealed class FaultInjectingStore(IEventStore inner) : IEventStore, IGro
             throw new IOException("injected storage failure");
         }
 
-        await inner.InsertAsync(batches, cancellationToken);
+        var outcome = await inner.InsertAsync(batches, cancellationToken);
         lock (InsertedBatchSizes)
         {
             InsertedBatchSizes.Add(batches.Sum(b => b.Events.Count));
         }
+
+        return outcome;
     }
 
     public Task<bool> IsHealthyAsync(CancellationToken cancellationToken) =>

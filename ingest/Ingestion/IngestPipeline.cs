@@ -1,0 +1,168 @@
+using System.Diagnostics;
+using Microsoft.Extensions.Options;
+using Platform.Ingest.Dedup;
+using Platform.Ingest.Events;
+using Platform.Ingest.GroupApi;
+using Platform.Ingest.Storage;
+using Platform.Ingest.Telemetry;
+using Platform.Ingest.Writing;
+
+namespace Platform.Ingest.Ingestion;
+
+/// <summary>
+/// The one path every ingestion endpoint takes: parse → drop repeats inside the request → reserve the events in the
+/// dedup store → hand the new ones to the writer, which commits the reservations once they are durable or releases
+/// them when they cannot be. Knows nothing of HTTP; it returns an <see cref="IngestResult"/>.
+/// </summary>
+internal sealed partial class IngestPipeline(
+    GroupEventParser parser,
+    IDedupStore dedup,
+    IEventWriter writer,
+    IOptions<WriterOptions> writerOptions,
+    IngestTelemetry telemetry,
+    ILogger<IngestPipeline> logger)
+{
+    private readonly TimeSpan _retryAfter = writerOptions.Value.RetryAfter;
+
+    /// <summary>Parses a request body (taking ownership of its buffer) and stores its new events.</summary>
+    public Task<IngestResult> IngestAsync(PooledBody body, string tenant, long receivedAtMicros, CancellationToken cancellationToken)
+    {
+        ParseOutcome outcome;
+        using (body)
+        {
+            outcome = parser.Parse(body.Span, tenant);
+        }
+
+        return StoreAsync(outcome, tenant, receivedAtMicros, cancellationToken);
+    }
+
+    /// <summary>Stores the events of an already parsed request.</summary>
+    public async Task<IngestResult> StoreAsync(ParseOutcome outcome, string tenant, long receivedAtMicros, CancellationToken cancellationToken)
+    {
+        ArgumentNullException.ThrowIfNull(outcome);
+        var tags = telemetry.For(tenant);
+        telemetry.EventsReceived.Add(outcome.EventCount, tags);
+        if (!outcome.IsValid)
+        {
+            telemetry.Rejected(tenant, RejectReason.Invalid, outcome.EventCount);
+            LogRejected(logger, tenant, outcome.Errors.Count);
+            return new IngestResult.Invalid("Bad Request: no event was stored; fix the listed problems and send the batch again", outcome.Errors);
+        }
+
+        var events = outcome.Events;
+        var unique = WithoutRepeats(events);
+        var keys = new UInt128[unique.Count];
+        for (var i = 0; i < keys.Length; i++)
+        {
+            keys[i] = unique[i].Key;
+        }
+
+        var isNew = new bool[keys.Length];
+        var reserveStarted = Stopwatch.GetTimestamp();
+        try
+        {
+            using var span = IngestTelemetry.Source.StartActivity("dedup.reserve");
+            span?.SetTag("platform.events", keys.Length);
+            await dedup.ReserveAsync(tenant, keys, isNew, cancellationToken);
+            telemetry.DedupDuration.Record(Stopwatch.GetElapsedTime(reserveStarted).TotalSeconds, tags);
+        }
+        catch (DedupUnavailableException ex)
+        {
+            await ReleaseReservedAsync(tenant, keys, isNew);
+            if (ex.InFlightElsewhere)
+            {
+                telemetry.Rejected(tenant, RejectReason.EventInFlight, events.Count);
+                LogEventInFlight(logger, tenant);
+                return new IngestResult.Unavailable(UnavailableReason.EventInFlight, _retryAfter);
+            }
+
+            telemetry.DedupErrors.Add(1, tags);
+            telemetry.Rejected(tenant, RejectReason.DedupUnavailable, events.Count);
+            LogUnavailable(logger, ex, tenant, "the dedup store");
+            return new IngestResult.Unavailable(UnavailableReason.DedupUnreachable, _retryAfter);
+        }
+        catch (OperationCanceledException) when (cancellationToken.IsCancellationRequested)
+        {
+            await ReleaseReservedAsync(tenant, keys, isNew);
+            return new IngestResult.Abandoned();
+        }
+
+        var fresh = new List<GroupEvent>(unique.Count);
+        var reserved = new List<UInt128>(unique.Count);
+        for (var i = 0; i < unique.Count; i++)
+        {
+            if (isNew[i])
+            {
+                fresh.Add(unique[i]);
+                reserved.Add(keys[i]);
+            }
+        }
+
+        var accepted = 0;
+        if (fresh.Count > 0)
+        {
+            try
+            {
+                accepted = await writer.WriteAsync(new IngestBatch { Tenant = tenant, Events = fresh, ReceivedAtMicros = receivedAtMicros }, [.. reserved]);
+            }
+            catch (WriteQueueFullException ex)
+            {
+                telemetry.Rejected(tenant, RejectReason.QueueFull, events.Count);
+                LogUnavailable(logger, ex, tenant, "the write queue");
+                return new IngestResult.Unavailable(UnavailableReason.QueueFull, _retryAfter);
+            }
+            catch (StorageUnavailableException ex)
+            {
+                telemetry.Rejected(tenant, RejectReason.StorageUnavailable, events.Count);
+                LogUnavailable(logger, ex, tenant, "storage");
+                return new IngestResult.Unavailable(UnavailableReason.StorageUnavailable, _retryAfter);
+            }
+        }
+
+        telemetry.EventsAccepted.Add(accepted, tags);
+        telemetry.EventsDeduplicated.Add(events.Count - accepted, tags);
+        return new IngestResult.Stored(accepted, events.Count - accepted);
+    }
+
+    /// <summary>Identical events inside one request count once; the first occurrence is the one stored.</summary>
+    private static List<GroupEvent> WithoutRepeats(List<GroupEvent> events)
+    {
+        var unique = new List<GroupEvent>(events.Count);
+        var seen = new HashSet<UInt128>(events.Count);
+        foreach (var groupEvent in events)
+        {
+            if (seen.Add(groupEvent.Key))
+            {
+                unique.Add(groupEvent);
+            }
+        }
+
+        return unique;
+    }
+
+    private async Task ReleaseReservedAsync(string tenant, UInt128[] keys, bool[] reserved)
+    {
+        var held = new List<UInt128>();
+        for (var i = 0; i < keys.Length; i++)
+        {
+            if (reserved[i])
+            {
+                held.Add(keys[i]);
+            }
+        }
+
+        if (held.Count > 0)
+        {
+            await dedup.ReleaseAsync(tenant, held.ToArray(), CancellationToken.None);
+        }
+    }
+
+    [LoggerMessage(Level = LogLevel.Information, Message = "Rejected a batch for tenant {Tenant}: {Problems} problems")]
+    private static partial void LogRejected(ILogger logger, string tenant, int problems);
+
+    [LoggerMessage(Level = LogLevel.Information, Message = "Answered 503 to tenant {Tenant}: an event of the request is still being stored by another request")]
+    private static partial void LogEventInFlight(ILogger logger, string tenant);
+
+    [LoggerMessage(Level = LogLevel.Warning, Message = "Answered 503 to tenant {Tenant}: {Cause} unavailable")]
+    private static partial void LogUnavailable(ILogger logger, Exception ex, string tenant, string cause);
+}

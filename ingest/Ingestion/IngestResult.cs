@@ -1,0 +1,39 @@
+using Platform.ServiceDefaults.Contract;
+
+namespace Platform.Ingest.Ingestion;
+
+/// <summary>Why a request could not be stored now, though it may be later: each is a 503 with Retry-After.</summary>
+internal enum UnavailableReason
+{
+    /// <summary>Another request holding one of the same events is still storing it; the dedup store itself is healthy.</summary>
+    EventInFlight,
+
+    /// <summary>The dedup store did not answer (and is configured to refuse rather than fall back on storage).</summary>
+    DedupUnreachable,
+
+    /// <summary>The write path has no room: the queue (or the log) is full because storage is behind.</summary>
+    QueueFull,
+
+    /// <summary>Storage (or the log) did not confirm the write.</summary>
+    StorageUnavailable,
+}
+
+/// <summary>What the ingest pipeline did with one request. The endpoint maps it to the contract's answer and nothing else.</summary>
+internal abstract record IngestResult
+{
+    private IngestResult()
+    {
+    }
+
+    /// <summary>Every event is durable: <paramref name="Accepted"/> were added now, <paramref name="Duplicates"/> were stored before or repeated in the request.</summary>
+    public sealed record Stored(int Accepted, int Duplicates) : IngestResult;
+
+    /// <summary>The body or an event is invalid; nothing was stored.</summary>
+    public sealed record Invalid(string Message, IReadOnlyList<ApiError> Errors) : IngestResult;
+
+    /// <summary>Nothing was stored; the client should retry after <paramref name="RetryAfter"/>.</summary>
+    public sealed record Unavailable(UnavailableReason Reason, TimeSpan RetryAfter) : IngestResult;
+
+    /// <summary>The client went away before an outcome; nothing was stored and nobody is left to answer.</summary>
+    public sealed record Abandoned : IngestResult;
+}

@@ -1,0 +1,44 @@
+using Microsoft.Extensions.Options;
+using Platform.ServiceDefaults.Hosting;
+
+namespace Platform.Ingest.Log;
+
+internal static class IngestLogExtensions
+{
+    /// <summary>
+    /// Binds and validates section "Log" and registers the <see cref="IngestLog"/> as a singleton. It is opened (and
+    /// recovered) while the host starts, so a damaged log stops the process before it serves traffic; the container
+    /// disposes it after the hosted services stopped, which writes and acknowledges every append still queued.
+    /// </summary>
+    public static IHostApplicationBuilder AddIngestLog(this IHostApplicationBuilder builder)
+    {
+        ArgumentNullException.ThrowIfNull(builder);
+        builder.AddSectionOptions<IngestLogOptions>(IngestLogOptions.Section);
+        builder.Services.AddSingleton<IValidateOptions<IngestLogOptions>, IngestLogOptionsValidator>();
+        builder.Services.AddSingleton(static services =>
+        {
+            var options = services.GetRequiredService<IOptions<IngestLogOptions>>().Value;
+            var environment = services.GetRequiredService<IHostEnvironment>();
+            return IngestLog.Open(
+                options.ResolveDirectory(environment.ContentRootPath),
+                options.MaxBytes,
+                options.SegmentBytes,
+                services.GetService<TimeProvider>(),
+                services.GetRequiredService<ILogger<IngestLog>>());
+        });
+        builder.Services.AddHostedService<IngestLogOpener>();
+        return builder;
+    }
+
+    /// <summary>Resolving the log opens it: at start, not at the first request.</summary>
+    private sealed class IngestLogOpener(IServiceProvider services) : IHostedService
+    {
+        public Task StartAsync(CancellationToken cancellationToken)
+        {
+            _ = services.GetRequiredService<IngestLog>();
+            return Task.CompletedTask;
+        }
+
+        public Task StopAsync(CancellationToken cancellationToken) => Task.CompletedTask;
+    }
+}

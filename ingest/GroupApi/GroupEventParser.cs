@@ -1,27 +1,10 @@
-using System.Buffers;
-using System.Buffers.Binary;
-using System.Security.Cryptography;
 using System.Text;
 using System.Text.Json;
 using Microsoft.Extensions.Options;
 using Platform.Ingest.Events;
-using Platform.Ingest.Storage;
 using Platform.ServiceDefaults.Contract;
 
 namespace Platform.Ingest.GroupApi;
-
-/// <summary>The outcome of parsing one request body: the events when valid, every problem otherwise.</summary>
-internal sealed class ParseOutcome
-{
-    public List<GroupEvent> Events { get; } = [];
-
-    public List<ApiError> Errors { get; } = [];
-
-    /// <summary>How many events the body held (also when it is invalid; 0 when it could not be read as a batch).</summary>
-    public int EventCount { get; set; }
-
-    public bool IsValid => Errors.Count == 0;
-}
 
 /// <summary>
 /// Reads a Group API request body (one event object or an array of them) and validates every field rule and
@@ -33,11 +16,8 @@ internal sealed class GroupEventParser(IOptions<GroupApiOptions> options, TimePr
     /// <summary>At most this many problems are listed in one 400; the rest are counted.</summary>
     public const int MaxListedErrors = 1_000;
 
-    /// <summary>Distinct trait names kept as shared strings (see <see cref="NameCache"/>).</summary>
-    internal const int CachedTraitNames = 10_000;
-
     private readonly GroupApiOptions _limits = options.Value;
-    private readonly NameCache _traitNames = new(CachedTraitNames, KnownTraits.Kinds.Keys);
+    private readonly TraitsReader _traits = new(options.Value);
 
     public ParseOutcome Parse(ReadOnlySpan<byte> body, string tenant)
     {
@@ -184,7 +164,7 @@ internal sealed class GroupEventParser(IOptions<GroupApiOptions> options, TimePr
                     timestamp = ReadTimestamp(ref reader, index, state);
                     break;
                 case SeenFields.Traits:
-                    traits = ReadTraits(ref reader, index, state, out groupType);
+                    traits = _traits.Read(ref reader, index, state, out groupType);
                     break;
                 case SeenFields.Context:
                     contextJson = ReadContext(ref reader, index, state, out contextGroupId);
@@ -225,11 +205,12 @@ internal sealed class GroupEventParser(IOptions<GroupApiOptions> options, TimePr
         }
 
         state.DistinctGroups.Add(groupId);
-        var traitsJson = WriteTraitsObject(traits, state);
-        var key = ComputeIdentity(state, groupId, userId, timestamp, messageId, traitsJson, contextJson);
+        CanonicalJsonWriter.WriteTraitsObject(traits, state.StartValue());
+        var traitsJson = Encoding.UTF8.GetString(state.FinishValue());
+        var key = EventIdentity.Compute(state.HashInput, state.Tenant, groupId, userId, timestamp, messageId, traitsJson, contextJson);
         state.Outcome.Events.Add(new GroupEvent
         {
-            EventId = ToHex(key),
+            EventId = EventIdentity.ToHex(key),
             Key = key,
             MessageId = messageId,
             GroupId = groupId,
@@ -361,182 +342,6 @@ internal sealed class GroupEventParser(IOptions<GroupApiOptions> options, TimePr
         return micros;
     }
 
-    private TraitValue[]? ReadTraits(ref Utf8JsonReader reader, int index, ParseState state, out string? groupType)
-    {
-        groupType = null;
-        if (reader.TokenType != JsonTokenType.StartObject)
-        {
-            state.AddError(index, "traits", "must be an object holding at least group_type");
-            reader.Skip();
-            return null;
-        }
-
-        var errorsBefore = state.ErrorCount;
-        var traits = state.TraitScratch;
-        traits.Clear();
-        state.GroupType = null;
-        var count = 0;
-        while (reader.Read() && reader.TokenType != JsonTokenType.EndObject)
-        {
-            var key = _traitNames.Get(ref reader);
-            reader.Read();
-            if (++count == _limits.MaxTraitsPerEvent + 1)
-            {
-                state.AddError(index, "traits", $"holds more than {_limits.MaxTraitsPerEvent} traits");
-            }
-
-            if (key.Length == 0 || Encoding.UTF8.GetByteCount(key) > _limits.MaxTraitKeyBytes)
-            {
-                state.AddError(index, "traits", key.Length == 0
-                    ? "has an empty trait name"
-                    : $"has a trait name longer than {_limits.MaxTraitKeyBytes} bytes");
-                reader.Skip();
-                continue;
-            }
-
-            if (TryReadTraitValue(ref reader, index, key, state, out var json))
-            {
-                traits.Add(new TraitValue(key, json));
-            }
-        }
-
-        if (traits.Count > 1)
-        {
-            traits.Sort(static (a, b) => string.CompareOrdinal(a.Key, b.Key));
-            for (var i = 1; i < traits.Count; i++)
-            {
-                if (traits[i].Key == traits[i - 1].Key)
-                {
-                    state.AddError(index, $"traits.{traits[i].Key}", "appears more than once");
-                }
-            }
-        }
-
-        var groupTypeIndex = traits.FindIndex(static t => t.Key == KnownTraits.GroupType);
-        if (groupTypeIndex < 0)
-        {
-            if (!state.HasErrorFor(index, "traits.group_type", errorsBefore))
-            {
-                state.AddError(index, "traits.group_type", "is required (for example Account or Team)");
-            }
-
-            return null;
-        }
-
-        if (state.ErrorCount > errorsBefore)
-        {
-            return null;
-        }
-
-        groupType = state.GroupType;
-        return [.. traits];
-    }
-
-    /// <summary>
-    /// Validates one trait value and gives it as minified JSON, or null for a JSON null (the trait is cleared).
-    /// False when the value breaks a rule (the problem is recorded).
-    /// </summary>
-    private bool TryReadTraitValue(ref Utf8JsonReader reader, int index, string key, ParseState state, out string? json)
-    {
-        json = null;
-        var isKnown = KnownTraits.Kinds.TryGetValue(key, out var kind);
-        if (reader.TokenType == JsonTokenType.Null)
-        {
-            if (key == KnownTraits.GroupType)
-            {
-                state.AddError(index, "traits.group_type", "is required and must be a non-empty string; it cannot be cleared");
-                return false;
-            }
-
-            return true;
-        }
-
-        var writer = state.StartValue();
-        if (!isKnown)
-        {
-            WriteCanonical(ref reader, writer);
-        }
-        else if (kind == TraitKind.String)
-        {
-            if (reader.TokenType != JsonTokenType.String)
-            {
-                state.AddError(index, $"traits.{key}", "must be a string");
-                reader.Skip();
-                return false;
-            }
-
-            if (key == KnownTraits.GroupType)
-            {
-                var groupType = reader.GetString();
-                if (string.IsNullOrWhiteSpace(groupType))
-                {
-                    state.AddError(index, "traits.group_type", "must be a non-empty string");
-                    return false;
-                }
-
-                state.GroupType = groupType;
-            }
-
-            WriteString(ref reader, writer);
-        }
-        else if (kind == TraitKind.Integer)
-        {
-            if (reader.TokenType != JsonTokenType.Number || !reader.TryGetInt64(out var number))
-            {
-                state.AddError(index, $"traits.{key}", "must be an integer");
-                reader.Skip();
-                return false;
-            }
-
-            writer.WriteNumberValue(number);
-        }
-        else
-        {
-            if (reader.TokenType != JsonTokenType.StartArray)
-            {
-                state.AddError(index, $"traits.{key}", "must be an array of strings");
-                reader.Skip();
-                return false;
-            }
-
-            writer.WriteStartArray();
-            var item = 0;
-            var ok = true;
-            while (reader.Read() && reader.TokenType != JsonTokenType.EndArray)
-            {
-                if (reader.TokenType != JsonTokenType.String)
-                {
-                    state.AddError(index, $"traits.{key}[{item}]", "must be a string");
-                    reader.Skip();
-                    ok = false;
-                }
-                else
-                {
-                    WriteString(ref reader, writer);
-                }
-
-                item++;
-            }
-
-            if (!ok)
-            {
-                return false;
-            }
-
-            writer.WriteEndArray();
-        }
-
-        var written = state.FinishValue();
-        if (written.Length > _limits.MaxTraitValueBytes)
-        {
-            state.AddError(index, $"traits.{key}", $"is larger than {_limits.MaxTraitValueBytes} bytes");
-            return false;
-        }
-
-        json = Encoding.UTF8.GetString(written);
-        return true;
-    }
-
     private string? ReadContext(ref Utf8JsonReader reader, int index, ParseState state, out string? contextGroupId)
     {
         contextGroupId = null;
@@ -576,7 +381,7 @@ internal sealed class GroupEventParser(IOptions<GroupApiOptions> options, TimePr
         }
 
         var writer = state.StartValue();
-        WriteCanonical(ref reader, writer);
+        CanonicalJsonWriter.WriteValue(ref reader, writer);
         var json = state.FinishValue();
         if (json.Length > _limits.MaxContextBytes)
         {
@@ -585,100 +390,6 @@ internal sealed class GroupEventParser(IOptions<GroupApiOptions> options, TimePr
         }
 
         return Encoding.UTF8.GetString(json);
-    }
-
-    private static void WriteString(ref Utf8JsonReader reader, Utf8JsonWriter writer)
-    {
-        if (reader.ValueIsEscaped || reader.HasValueSequence)
-        {
-            writer.WriteStringValue(reader.GetString());
-        }
-        else
-        {
-            writer.WriteStringValue(reader.ValueSpan);
-        }
-    }
-
-    /// <summary>Writes the value at the reader minified, with object members sorted by name, so equal content hashes equally.</summary>
-    private static void WriteCanonical(ref Utf8JsonReader reader, Utf8JsonWriter writer)
-    {
-        switch (reader.TokenType)
-        {
-            case JsonTokenType.StartObject when HasSortedPlainNames(reader):
-                // Already in canonical order (the usual case): written as it is read, without building a document.
-                writer.WriteStartObject();
-                while (reader.Read() && reader.TokenType != JsonTokenType.EndObject)
-                {
-                    writer.WritePropertyName(reader.ValueSpan);
-                    reader.Read();
-                    WriteCanonical(ref reader, writer);
-                }
-
-                writer.WriteEndObject();
-                break;
-            case JsonTokenType.StartObject:
-                using (var document = JsonDocument.ParseValue(ref reader))
-                {
-                    WriteCanonical(document.RootElement, writer);
-                }
-
-                break;
-            case JsonTokenType.StartArray:
-                writer.WriteStartArray();
-                while (reader.Read() && reader.TokenType != JsonTokenType.EndArray)
-                {
-                    WriteCanonical(ref reader, writer);
-                }
-
-                writer.WriteEndArray();
-                break;
-            case JsonTokenType.String:
-                WriteString(ref reader, writer);
-                break;
-            case JsonTokenType.Number:
-                writer.WriteRawValue(reader.ValueSpan, skipInputValidation: true);
-                break;
-            case JsonTokenType.True:
-                writer.WriteBooleanValue(true);
-                break;
-            case JsonTokenType.False:
-                writer.WriteBooleanValue(false);
-                break;
-            default:
-                writer.WriteNullValue();
-                break;
-        }
-    }
-
-    /// <summary>
-    /// True when the object at the reader (a copy; the caller's reader does not move) has member names that are plain,
-    /// unescaped ASCII in strictly ascending order. For ASCII, byte order is ordinal order, so such an object is already
-    /// canonical at its own level; duplicates are not ascending and take the general path, as before.
-    /// </summary>
-    private static bool HasSortedPlainNames(Utf8JsonReader reader)
-    {
-        ReadOnlySpan<byte> previous = default;
-        var first = true;
-        while (reader.Read() && reader.TokenType != JsonTokenType.EndObject)
-        {
-            if (reader.ValueIsEscaped || reader.HasValueSequence)
-            {
-                return false;
-            }
-
-            var name = reader.ValueSpan;
-            if (System.Text.Ascii.IsValid(name) is false || (!first && previous.SequenceCompareTo(name) >= 0))
-            {
-                return false;
-            }
-
-            previous = name;
-            first = false;
-            reader.Read();
-            reader.Skip();
-        }
-
-        return true;
     }
 
     /// <summary>
@@ -707,117 +418,6 @@ internal sealed class GroupEventParser(IOptions<GroupApiOptions> options, TimePr
         return members;
     }
 
-    private static void WriteCanonical(JsonElement element, Utf8JsonWriter writer)
-    {
-        switch (element.ValueKind)
-        {
-            case JsonValueKind.Object:
-                var members = new List<JsonProperty>();
-                foreach (var member in element.EnumerateObject())
-                {
-                    members.Add(member);
-                }
-
-                members.Sort(static (a, b) => string.CompareOrdinal(a.Name, b.Name));
-                writer.WriteStartObject();
-                foreach (var member in members)
-                {
-                    writer.WritePropertyName(member.Name);
-                    WriteCanonical(member.Value, writer);
-                }
-
-                writer.WriteEndObject();
-                break;
-            case JsonValueKind.Array:
-                writer.WriteStartArray();
-                foreach (var item in element.EnumerateArray())
-                {
-                    WriteCanonical(item, writer);
-                }
-
-                writer.WriteEndArray();
-                break;
-            case JsonValueKind.String:
-                writer.WriteStringValue(element.GetString());
-                break;
-            case JsonValueKind.Number:
-                writer.WriteRawValue(element.GetRawText(), skipInputValidation: true);
-                break;
-            default:
-                element.WriteTo(writer);
-                break;
-        }
-    }
-
-    private static string WriteTraitsObject(TraitValue[] traits, ParseState state)
-    {
-        var writer = state.StartValue();
-        writer.WriteStartObject();
-        foreach (var trait in traits)
-        {
-            writer.WritePropertyName(trait.Key);
-            if (trait.Json is null)
-            {
-                writer.WriteNullValue();
-            }
-            else
-            {
-                writer.WriteRawValue(trait.Json, skipInputValidation: true);
-            }
-        }
-
-        writer.WriteEndObject();
-        return Encoding.UTF8.GetString(state.FinishValue());
-    }
-
-    /// <summary>
-    /// The event's identity within its tenant: the message_id when given, else the canonical content
-    /// (group, user, timestamp, traits, context). The first 128 bits of a SHA-256, so ids cannot be forged to collide.
-    /// </summary>
-    private static UInt128 ComputeIdentity(
-        ParseState state, string groupId, string userId, long timestamp, string? messageId, string traitsJson, string? contextJson)
-    {
-        var buffer = state.HashInput;
-        buffer.ResetWrittenCount();
-        Append(buffer, "group-event/v1");
-        Append(buffer, state.Tenant);
-        if (messageId is not null)
-        {
-            Append(buffer, "m");
-            Append(buffer, messageId);
-        }
-        else
-        {
-            Append(buffer, "c");
-            Append(buffer, groupId);
-            Append(buffer, userId);
-            BinaryPrimitives.WriteInt64BigEndian(buffer.GetSpan(8), timestamp);
-            buffer.Advance(8);
-            Append(buffer, traitsJson);
-            Append(buffer, contextJson ?? "");
-        }
-
-        Span<byte> hash = stackalloc byte[32];
-        SHA256.HashData(buffer.WrittenSpan, hash);
-        return BinaryPrimitives.ReadUInt128BigEndian(hash);
-    }
-
-    /// <summary>Appends a string and a 0xFF separator (a byte UTF-8 never produces, so fields cannot run together).</summary>
-    private static void Append(ArrayBufferWriter<byte> buffer, string value)
-    {
-        var span = buffer.GetSpan(Encoding.UTF8.GetMaxByteCount(value.Length) + 1);
-        var written = Encoding.UTF8.GetBytes(value, span);
-        span[written] = 0xFF;
-        buffer.Advance(written + 1);
-    }
-
-    internal static string ToHex(UInt128 key)
-    {
-        Span<byte> bytes = stackalloc byte[16];
-        BinaryPrimitives.WriteUInt128BigEndian(bytes, key);
-        return Convert.ToHexStringLower(bytes);
-    }
-
     [Flags]
     private enum SeenFields
     {
@@ -829,90 +429,5 @@ internal sealed class GroupEventParser(IOptions<GroupApiOptions> options, TimePr
         Context = 16,
         MessageId = 32,
         MessageIdCamel = 64,
-    }
-
-    /// <summary>Scratch buffers and results of one parse; not shared between requests.</summary>
-    private sealed class ParseState : IDisposable
-    {
-        private readonly ArrayBufferWriter<byte> _valueBuffer = new(256);
-        private readonly Utf8JsonWriter _writer;
-        private int _unlisted;
-
-        public ParseState(GroupApiOptions limits, string tenant, DateTimeOffset now)
-        {
-            Tenant = tenant;
-            LatestAcceptedMicros = (now + limits.MaxFutureSkew).ToUnixTimeMilliseconds() * 1000;
-            _writer = new Utf8JsonWriter(_valueBuffer, CanonicalJson.WriterOptions);
-        }
-
-        public string Tenant { get; }
-
-        public long LatestAcceptedMicros { get; }
-
-        public ParseOutcome Outcome { get; } = new();
-
-        public HashSet<string> DistinctGroups { get; } = new(StringComparer.Ordinal);
-
-        public List<TraitValue> TraitScratch { get; } = [];
-
-        /// <summary>The current event's group_type, as read while validating it.</summary>
-        public string? GroupType { get; set; }
-
-        public ArrayBufferWriter<byte> HashInput { get; } = new(512);
-
-        public int ErrorCount => Outcome.Errors.Count + _unlisted;
-
-        public void AddError(int? index, string field, string message)
-        {
-            if (Outcome.Errors.Count < MaxListedErrors)
-            {
-                Outcome.Errors.Add(new ApiError(index, field, message));
-            }
-            else
-            {
-                _unlisted++;
-            }
-        }
-
-        public bool HasErrorFor(int index, string field, int since)
-        {
-            for (var i = since; i < Outcome.Errors.Count; i++)
-            {
-                if (Outcome.Errors[i].Index == index && Outcome.Errors[i].Field == field)
-                {
-                    return true;
-                }
-            }
-
-            return false;
-        }
-
-        public Utf8JsonWriter StartValue()
-        {
-            _valueBuffer.ResetWrittenCount();
-            _writer.Reset(_valueBuffer);
-            return _writer;
-        }
-
-        public ReadOnlySpan<byte> FinishValue()
-        {
-            _writer.Flush();
-            return _valueBuffer.WrittenSpan;
-        }
-
-        public void Finish()
-        {
-            if (_unlisted > 0)
-            {
-                Outcome.Errors.Add(new ApiError(null, "body", $"{_unlisted} more problems were found and not listed"));
-            }
-
-            if (!Outcome.IsValid)
-            {
-                Outcome.Events.Clear();
-            }
-        }
-
-        public void Dispose() => _writer.Dispose();
     }
 }

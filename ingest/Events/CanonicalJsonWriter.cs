@@ -1,0 +1,168 @@
+using System.Text.Json;
+
+namespace Platform.Ingest.Events;
+
+/// <summary>
+/// Writes JSON values in the canonical form that identities hash and storage keeps: minified, object members sorted
+/// by name (ordinal), strings re-encoded with <see cref="CanonicalJson.WriterOptions"/>, numbers as sent.
+/// The form is frozen (see <see cref="EventIdentity"/>).
+/// </summary>
+internal static class CanonicalJsonWriter
+{
+    public static void WriteString(ref Utf8JsonReader reader, Utf8JsonWriter writer)
+    {
+        if (reader.ValueIsEscaped || reader.HasValueSequence)
+        {
+            writer.WriteStringValue(reader.GetString());
+        }
+        else
+        {
+            writer.WriteStringValue(reader.ValueSpan);
+        }
+    }
+
+    /// <summary>Writes the value at the reader minified, with object members sorted by name, so equal content hashes equally.</summary>
+    public static void WriteValue(ref Utf8JsonReader reader, Utf8JsonWriter writer)
+    {
+        switch (reader.TokenType)
+        {
+            case JsonTokenType.StartObject when HasSortedPlainNames(reader):
+                // Already in canonical order (the usual case): written as it is read, without building a document.
+                writer.WriteStartObject();
+                while (reader.Read() && reader.TokenType != JsonTokenType.EndObject)
+                {
+                    writer.WritePropertyName(reader.ValueSpan);
+                    reader.Read();
+                    WriteValue(ref reader, writer);
+                }
+
+                writer.WriteEndObject();
+                break;
+            case JsonTokenType.StartObject:
+                using (var document = JsonDocument.ParseValue(ref reader))
+                {
+                    WriteCanonical(document.RootElement, writer);
+                }
+
+                break;
+            case JsonTokenType.StartArray:
+                writer.WriteStartArray();
+                while (reader.Read() && reader.TokenType != JsonTokenType.EndArray)
+                {
+                    WriteValue(ref reader, writer);
+                }
+
+                writer.WriteEndArray();
+                break;
+            case JsonTokenType.String:
+                WriteString(ref reader, writer);
+                break;
+            case JsonTokenType.Number:
+                writer.WriteRawValue(reader.ValueSpan, skipInputValidation: true);
+                break;
+            case JsonTokenType.True:
+                writer.WriteBooleanValue(true);
+                break;
+            case JsonTokenType.False:
+                writer.WriteBooleanValue(false);
+                break;
+            default:
+                writer.WriteNullValue();
+                break;
+        }
+    }
+
+    /// <summary>
+    /// True when the object at the reader (a copy; the caller's reader does not move) has member names that are plain,
+    /// unescaped ASCII in strictly ascending order. For ASCII, byte order is ordinal order, so such an object is already
+    /// canonical at its own level; duplicates are not ascending and take the general path, as before.
+    /// </summary>
+    private static bool HasSortedPlainNames(Utf8JsonReader reader)
+    {
+        ReadOnlySpan<byte> previous = default;
+        var first = true;
+        while (reader.Read() && reader.TokenType != JsonTokenType.EndObject)
+        {
+            if (reader.ValueIsEscaped || reader.HasValueSequence)
+            {
+                return false;
+            }
+
+            var name = reader.ValueSpan;
+            if (System.Text.Ascii.IsValid(name) is false || (!first && previous.SequenceCompareTo(name) >= 0))
+            {
+                return false;
+            }
+
+            previous = name;
+            first = false;
+            reader.Read();
+            reader.Skip();
+        }
+
+        return true;
+    }
+
+
+    private static void WriteCanonical(JsonElement element, Utf8JsonWriter writer)
+    {
+        switch (element.ValueKind)
+        {
+            case JsonValueKind.Object:
+                var members = new List<JsonProperty>();
+                foreach (var member in element.EnumerateObject())
+                {
+                    members.Add(member);
+                }
+
+                members.Sort(static (a, b) => string.CompareOrdinal(a.Name, b.Name));
+                writer.WriteStartObject();
+                foreach (var member in members)
+                {
+                    writer.WritePropertyName(member.Name);
+                    WriteCanonical(member.Value, writer);
+                }
+
+                writer.WriteEndObject();
+                break;
+            case JsonValueKind.Array:
+                writer.WriteStartArray();
+                foreach (var item in element.EnumerateArray())
+                {
+                    WriteCanonical(item, writer);
+                }
+
+                writer.WriteEndArray();
+                break;
+            case JsonValueKind.String:
+                writer.WriteStringValue(element.GetString());
+                break;
+            case JsonValueKind.Number:
+                writer.WriteRawValue(element.GetRawText(), skipInputValidation: true);
+                break;
+            default:
+                element.WriteTo(writer);
+                break;
+        }
+    }
+
+    /// <summary>The traits object of an event (traits already sorted by key, values already canonical).</summary>
+    public static void WriteTraitsObject(TraitValue[] traits, Utf8JsonWriter writer)
+    {
+        writer.WriteStartObject();
+        foreach (var trait in traits)
+        {
+            writer.WritePropertyName(trait.Key);
+            if (trait.Json is null)
+            {
+                writer.WriteNullValue();
+            }
+            else
+            {
+                writer.WriteRawValue(trait.Json, skipInputValidation: true);
+            }
+        }
+
+        writer.WriteEndObject();
+    }
+}

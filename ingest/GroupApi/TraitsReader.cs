@@ -1,0 +1,195 @@
+using System.Text;
+using System.Text.Json;
+using Platform.Ingest.Events;
+
+namespace Platform.Ingest.GroupApi;
+
+/// <summary>
+/// Validates an event's <c>traits</c> object: the reference's traits by their types, any JSON value for the others,
+/// names and sizes within the limits, no name twice, <c>group_type</c> present.
+/// </summary>
+internal sealed class TraitsReader(GroupApiOptions limits)
+{
+    /// <summary>Distinct trait names kept as shared strings (see <see cref="NameCache"/>).</summary>
+    internal const int CachedTraitNames = 10_000;
+
+    private readonly GroupApiOptions _limits = limits;
+    private readonly NameCache _traitNames = new(CachedTraitNames, KnownTraits.Kinds.Keys);
+
+    /// <summary>Reads and validates an event's traits: sorted by key, or null when any is invalid (the problems are recorded).</summary>
+    public TraitValue[]? Read(ref Utf8JsonReader reader, int index, ParseState state, out string? groupType)
+    {
+        groupType = null;
+        if (reader.TokenType != JsonTokenType.StartObject)
+        {
+            state.AddError(index, "traits", "must be an object holding at least group_type");
+            reader.Skip();
+            return null;
+        }
+
+        var errorsBefore = state.ErrorCount;
+        var traits = state.TraitScratch;
+        traits.Clear();
+        state.GroupType = null;
+        var count = 0;
+        while (reader.Read() && reader.TokenType != JsonTokenType.EndObject)
+        {
+            var key = _traitNames.Get(ref reader);
+            reader.Read();
+            if (++count == _limits.MaxTraitsPerEvent + 1)
+            {
+                state.AddError(index, "traits", $"holds more than {_limits.MaxTraitsPerEvent} traits");
+            }
+
+            if (key.Length == 0 || Encoding.UTF8.GetByteCount(key) > _limits.MaxTraitKeyBytes)
+            {
+                state.AddError(index, "traits", key.Length == 0
+                    ? "has an empty trait name"
+                    : $"has a trait name longer than {_limits.MaxTraitKeyBytes} bytes");
+                reader.Skip();
+                continue;
+            }
+
+            if (TryReadTraitValue(ref reader, index, key, state, out var json))
+            {
+                traits.Add(new TraitValue(key, json));
+            }
+        }
+
+        if (traits.Count > 1)
+        {
+            traits.Sort(static (a, b) => string.CompareOrdinal(a.Key, b.Key));
+            for (var i = 1; i < traits.Count; i++)
+            {
+                if (traits[i].Key == traits[i - 1].Key)
+                {
+                    state.AddError(index, $"traits.{traits[i].Key}", "appears more than once");
+                }
+            }
+        }
+
+        var groupTypeIndex = traits.FindIndex(static t => t.Key == KnownTraits.GroupType);
+        if (groupTypeIndex < 0)
+        {
+            if (!state.HasErrorFor(index, "traits.group_type", errorsBefore))
+            {
+                state.AddError(index, "traits.group_type", "is required (for example Account or Team)");
+            }
+
+            return null;
+        }
+
+        if (state.ErrorCount > errorsBefore)
+        {
+            return null;
+        }
+
+        groupType = state.GroupType;
+        return [.. traits];
+    }
+
+    /// <summary>
+    /// Validates one trait value and gives it as minified JSON, or null for a JSON null (the trait is cleared).
+    /// False when the value breaks a rule (the problem is recorded).
+    /// </summary>
+    private bool TryReadTraitValue(ref Utf8JsonReader reader, int index, string key, ParseState state, out string? json)
+    {
+        json = null;
+        var isKnown = KnownTraits.Kinds.TryGetValue(key, out var kind);
+        if (reader.TokenType == JsonTokenType.Null)
+        {
+            if (key == KnownTraits.GroupType)
+            {
+                state.AddError(index, "traits.group_type", "is required and must be a non-empty string; it cannot be cleared");
+                return false;
+            }
+
+            return true;
+        }
+
+        var writer = state.StartValue();
+        if (!isKnown)
+        {
+            CanonicalJsonWriter.WriteValue(ref reader, writer);
+        }
+        else if (kind == TraitKind.String)
+        {
+            if (reader.TokenType != JsonTokenType.String)
+            {
+                state.AddError(index, $"traits.{key}", "must be a string");
+                reader.Skip();
+                return false;
+            }
+
+            if (key == KnownTraits.GroupType)
+            {
+                var groupType = reader.GetString();
+                if (string.IsNullOrWhiteSpace(groupType))
+                {
+                    state.AddError(index, "traits.group_type", "must be a non-empty string");
+                    return false;
+                }
+
+                state.GroupType = groupType;
+            }
+
+            CanonicalJsonWriter.WriteString(ref reader, writer);
+        }
+        else if (kind == TraitKind.Integer)
+        {
+            if (reader.TokenType != JsonTokenType.Number || !reader.TryGetInt64(out var number))
+            {
+                state.AddError(index, $"traits.{key}", "must be an integer");
+                reader.Skip();
+                return false;
+            }
+
+            writer.WriteNumberValue(number);
+        }
+        else
+        {
+            if (reader.TokenType != JsonTokenType.StartArray)
+            {
+                state.AddError(index, $"traits.{key}", "must be an array of strings");
+                reader.Skip();
+                return false;
+            }
+
+            writer.WriteStartArray();
+            var item = 0;
+            var ok = true;
+            while (reader.Read() && reader.TokenType != JsonTokenType.EndArray)
+            {
+                if (reader.TokenType != JsonTokenType.String)
+                {
+                    state.AddError(index, $"traits.{key}[{item}]", "must be a string");
+                    reader.Skip();
+                    ok = false;
+                }
+                else
+                {
+                    CanonicalJsonWriter.WriteString(ref reader, writer);
+                }
+
+                item++;
+            }
+
+            if (!ok)
+            {
+                return false;
+            }
+
+            writer.WriteEndArray();
+        }
+
+        var written = state.FinishValue();
+        if (written.Length > _limits.MaxTraitValueBytes)
+        {
+            state.AddError(index, $"traits.{key}", $"is larger than {_limits.MaxTraitValueBytes} bytes");
+            return false;
+        }
+
+        json = Encoding.UTF8.GetString(written);
+        return true;
+    }
+}

@@ -8,10 +8,12 @@ using static Platform.Ingest.Storage.ClickHouse.ClickHouseSql;
 namespace Platform.Ingest.Storage.ClickHouse;
 
 /// <summary>
-/// The query API on ClickHouse. Current values are computed at read time from <c>group_traits</c> with
-/// <c>argMax((value_json, cleared), (event_us, event_id))</c> per (group, trait), for the trait keys a query needs only;
-/// memberships merge the min/max states of <c>group_members</c> / <c>user_groups</c>. Every query filters on the tenant
+/// The query API on ClickHouse. Current values come from <c>current_traits</c> (<c>argMaxMerge</c> of the state per
+/// (group, trait), '' meaning cleared), for the trait keys a query needs only, so a listing's cost follows the number
+/// of groups, not the length of history. A group's members and a trait's history read the group's range of
+/// <c>events</c>; a user's groups merge the min/max states of <c>user_groups</c>. Every query filters on the tenant
 /// first, and no aggregate can count a not-yet-merged duplicate twice (argMax, min, max, uniqExact, GROUP BY event id).
+/// No read uses FINAL.
 /// 18.16 has neither WITH subqueries nor query parameters: subqueries are nested, literals come from <see cref="ClickHouseSql"/>.
 /// Aliases never reuse a column name (18.16 then mixes the alias into other aggregates).
 /// </summary>
@@ -21,8 +23,8 @@ internal sealed partial class ClickHouseEventStore : IGroupQueries
     {
         var rows = await QueryAsync($"""
             SELECT count() AS members, min(f) AS first_us, max(l) AS last_us FROM (
-                SELECT user_id, minMerge(first_seen) AS f, maxMerge(last_seen) AS l
-                FROM {_layout.Table("group_members")}
+                SELECT user_id, min(event_us) AS f, max(event_us) AS l
+                FROM {_layout.Table("events")}
                 WHERE tenant = {String(tenant)} AND group_id = {String(groupId)}
                 GROUP BY user_id
             )
@@ -38,11 +40,28 @@ internal sealed partial class ClickHouseEventStore : IGroupQueries
         return new GroupProfile(groupId, traits, members, Int(rows[0], "first_us"), Int(rows[0], "last_us"));
     }
 
+    /// <summary>From the group's range of <c>events</c>: cheaper than a second membership table fed on every insert.</summary>
     public Task<IReadOnlyList<MembershipRow>> GetGroupUsersAsync(string tenant, string groupId, string? afterUserId, int limit, CancellationToken cancellationToken) =>
-        ReadMembershipsAsync("group_members", "user_id", "group_id", tenant, groupId, afterUserId, limit, cancellationToken);
+        ReadMembershipsAsync($"""
+            SELECT user_id AS id, min(event_us) AS f, max(event_us) AS l
+            FROM {_layout.Table("events")}
+            WHERE tenant = {String(tenant)} AND group_id = {String(groupId)} AND user_id > {String(afterUserId ?? string.Empty)}
+            GROUP BY user_id
+            ORDER BY user_id
+            LIMIT {Number(limit)}
+            FORMAT JSONEachRow
+            """, cancellationToken);
 
     public Task<IReadOnlyList<MembershipRow>> GetUserGroupsAsync(string tenant, string userId, string? afterGroupId, int limit, CancellationToken cancellationToken) =>
-        ReadMembershipsAsync("user_groups", "group_id", "user_id", tenant, userId, afterGroupId, limit, cancellationToken);
+        ReadMembershipsAsync($"""
+            SELECT group_id AS id, minMerge(first_seen) AS f, maxMerge(last_seen) AS l
+            FROM {_layout.Table("user_groups")}
+            WHERE tenant = {String(tenant)} AND user_id = {String(userId)} AND group_id > {String(afterGroupId ?? string.Empty)}
+            GROUP BY group_id
+            ORDER BY group_id
+            LIMIT {Number(limit)}
+            FORMAT JSONEachRow
+            """, cancellationToken);
 
     public async Task<IReadOnlyList<GroupRow>> FindGroupsAsync(
         string tenant, IReadOnlyList<TraitFilter> filters, string? afterGroupId, int limit, CancellationToken cancellationToken)
@@ -54,13 +73,13 @@ internal sealed partial class ClickHouseEventStore : IGroupQueries
             ORDER BY group_id LIMIT {Number(limit)}
             """;
         var rows = await QueryAsync($"""
-            SELECT group_id, trait_key, tupleElement(c, 1) AS v FROM (
-                SELECT group_id, trait_key, argMax(tuple(value_json, cleared), tuple(event_us, event_id)) AS c
-                FROM {_layout.Table("group_traits")}
+            SELECT group_id, trait_key, v FROM (
+                SELECT group_id, trait_key, argMaxMerge(state) AS v
+                FROM {_layout.Table("current_traits")}
                 WHERE tenant = {String(tenant)} AND group_id {_layout.In} ({page})
                 GROUP BY group_id, trait_key
             )
-            WHERE tupleElement(c, 2) = 0
+            WHERE v != ''
             ORDER BY group_id, trait_key
             FORMAT JSONEachRow
             """, cancellationToken);
@@ -129,11 +148,13 @@ internal sealed partial class ClickHouseEventStore : IGroupQueries
         var position = after is { } p
             ? $"AND (event_us > {Number(p.TimestampMicros)} OR (event_us = {Number(p.TimestampMicros)} AND event_id > {String(p.EventId)}))"
             : string.Empty;
-        // One row per event id: a duplicate not yet merged has the same (event_us, event_id).
+        // The group's range of events that carry the key; one row per event id: a duplicate not yet merged has the same
+        // (event_us, event_id). indexOf instead of ARRAY JOIN: one key is read, not every trait of every event.
+        var key = String(traitKey);
         var rows = await QueryAsync($"""
-            SELECT any(value_json) AS v, any(cleared) AS cl, event_us, event_id
-            FROM {_layout.Table("group_traits")}
-            WHERE tenant = {String(tenant)} AND group_id = {String(groupId)} AND trait_key = {String(traitKey)} {position}
+            SELECT any(trait_values[indexOf(trait_keys, {key})]) AS v, event_us, event_id
+            FROM {_layout.Table("events")}
+            WHERE tenant = {String(tenant)} AND group_id = {String(groupId)} AND has(trait_keys, {key}) {position}
             GROUP BY event_us, event_id
             ORDER BY event_us, event_id
             LIMIT {Number(limit)}
@@ -142,7 +163,8 @@ internal sealed partial class ClickHouseEventStore : IGroupQueries
         var changes = new List<TraitChange>(rows.Count);
         foreach (var row in rows)
         {
-            changes.Add(new TraitChange(Int(row, "cl") != 0 ? null : Str(row, "v"), Int(row, "event_us"), Str(row, "event_id")));
+            var value = Str(row, "v");
+            changes.Add(new TraitChange(value.Length == 0 ? null : value, Int(row, "event_us"), Str(row, "event_id")));
         }
 
         return changes;
@@ -153,9 +175,9 @@ internal sealed partial class ClickHouseEventStore : IGroupQueries
     /// <c>cl = 1</c> when the latest change cleared the trait (then <c>v</c> is '').
     /// </summary>
     private string CurrentValues(string tenant, IEnumerable<string> keys, string? afterGroupId) => $"""
-        SELECT group_id, trait_key, tupleElement(c, 1) AS v, tupleElement(c, 2) AS cl FROM (
-            SELECT group_id, trait_key, argMax(tuple(value_json, cleared), tuple(event_us, event_id)) AS c
-            FROM {_layout.Table("group_traits")}
+        SELECT group_id, trait_key, v, toUInt8(v = '') AS cl FROM (
+            SELECT group_id, trait_key, argMaxMerge(state) AS v
+            FROM {_layout.Table("current_traits")}
             WHERE tenant = {String(tenant)} AND group_id > {String(afterGroupId ?? string.Empty)}
               AND trait_key IN ({Strings(keys.Distinct(StringComparer.Ordinal))})
             GROUP BY group_id, trait_key
@@ -228,22 +250,14 @@ internal sealed partial class ClickHouseEventStore : IGroupQueries
         return sql.ToString();
     }
 
-    private async Task<IReadOnlyList<MembershipRow>> ReadMembershipsAsync(
-        string table, string listed, string by, string tenant, string id, string? after, int limit, CancellationToken cancellationToken)
+    /// <summary>Runs a membership query answering (id, f, l) rows.</summary>
+    private async Task<IReadOnlyList<MembershipRow>> ReadMembershipsAsync(string sql, CancellationToken cancellationToken)
     {
-        var rows = await QueryAsync($"""
-            SELECT {listed}, minMerge(first_seen) AS f, maxMerge(last_seen) AS l
-            FROM {_layout.Table(table)}
-            WHERE tenant = {String(tenant)} AND {by} = {String(id)} AND {listed} > {String(after ?? string.Empty)}
-            GROUP BY {listed}
-            ORDER BY {listed}
-            LIMIT {Number(limit)}
-            FORMAT JSONEachRow
-            """, cancellationToken);
+        var rows = await QueryAsync(sql, cancellationToken);
         var memberships = new List<MembershipRow>(rows.Count);
         foreach (var row in rows)
         {
-            memberships.Add(new MembershipRow(Str(row, listed), Int(row, "f"), Int(row, "l")));
+            memberships.Add(new MembershipRow(Str(row, "id"), Int(row, "f"), Int(row, "l")));
         }
 
         return memberships;
@@ -252,13 +266,13 @@ internal sealed partial class ClickHouseEventStore : IGroupQueries
     private async Task<Dictionary<string, string>> ReadCurrentTraitsAsync(string tenant, string groupId, CancellationToken cancellationToken)
     {
         var rows = await QueryAsync($"""
-            SELECT trait_key, tupleElement(c, 1) AS v FROM (
-                SELECT trait_key, argMax(tuple(value_json, cleared), tuple(event_us, event_id)) AS c
-                FROM {_layout.Table("group_traits")}
+            SELECT trait_key, v FROM (
+                SELECT trait_key, argMaxMerge(state) AS v
+                FROM {_layout.Table("current_traits")}
                 WHERE tenant = {String(tenant)} AND group_id = {String(groupId)}
                 GROUP BY trait_key
             )
-            WHERE tupleElement(c, 2) = 0
+            WHERE v != ''
             FORMAT JSONEachRow
             """, cancellationToken);
         var traits = new Dictionary<string, string>(StringComparer.Ordinal);

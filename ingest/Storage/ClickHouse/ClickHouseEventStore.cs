@@ -13,25 +13,27 @@ namespace Platform.Ingest.Storage.ClickHouse;
 /// Every value in SQL text goes through <see cref="ClickHouseSql"/>.
 /// </summary>
 /// <remarks>
-/// ClickHouse has no transactions across tables. An insert writes the trait rows first and the event rows (which feed
-/// the membership views) last, so an event counts as stored only once all its rows are in. When an insert fails the
-/// request is answered 503 and its retry writes the rows again; whatever the failed attempt left behind is collapsed
-/// with the retry's copy, so nothing counts twice.
+/// ClickHouse has no transactions across tables, so one call is one INSERT into one table, <c>events</c> (one row per
+/// event, traits as arrays), and the materialized views derive <c>current_traits</c> and <c>user_groups</c> from the
+/// same block. A body that fails to arrive or to parse writes nothing: the server parses a block whole before it
+/// writes it (up to <c>max_insert_block_size</c>, 1,048,576 rows, far above a shipped batch). A failure after the
+/// block is written (a view failing) is answered as a failure and retried; the retry's copy collapses with what the
+/// failed attempt left, so nothing counts twice.
 /// </remarks>
 internal sealed partial class ClickHouseEventStore : IEventStore, IDisposable
 {
     private static readonly TimeSpan HealthTimeout = TimeSpan.FromSeconds(2);
 
-    private static readonly string[] EventColumns =
-        ["tenant", "event_id", "message_id", "group_id", "user_id", "event_us", "group_type", "traits_json", "context_json", "received_us"];
-
-    private static readonly string[] TraitColumns = ["tenant", "group_id", "trait_key", "event_us", "event_id", "value_json", "cleared"];
+    /// <summary>The columns of <see cref="WriteRows"/>, in order.</summary>
+    internal static readonly string[] EventColumns =
+        ["tenant", "event_id", "message_id", "group_id", "user_id", "event_us", "group_type", "trait_keys", "trait_values", "context_json", "received_us"];
 
     private readonly ClickHouseClient _client;
     private readonly ClickHouseOptions _options;
     private readonly ClickHouseLayout _layout;
     private readonly ILogger<ClickHouseEventStore> _logger;
     private readonly QueryOptions? _insertOptions;
+    private readonly QueryOptions _migrationOptions;
 
     public ClickHouseEventStore(ClickHouseOptions options, ILogger<ClickHouseEventStore> logger)
     {
@@ -43,11 +45,23 @@ internal sealed partial class ClickHouseEventStore : IEventStore, IDisposable
 
         // A Distributed insert is acknowledged before it reaches the shards unless it is synchronous.
         _insertOptions = _layout.IsCluster ? new QueryOptions { CustomSettings = new Dictionary<string, object> { ["insert_distributed_sync"] = 1 } } : null;
+
+        // The driver asks for RowBinaryWithNamesAndTypes output, which 18.16 lacks and refuses for an INSERT … SELECT.
+        var migrationSettings = new Dictionary<string, object> { ["default_format"] = "TabSeparated" };
+        if (_layout.IsCluster)
+        {
+            migrationSettings["insert_distributed_sync"] = 1;
+        }
+
+        _migrationOptions = new QueryOptions { CustomSettings = migrationSettings };
     }
 
     internal ClickHouseLayout Layout => _layout;
 
-    public async Task InitializeAsync(CancellationToken cancellationToken)
+    public Task InitializeAsync(CancellationToken cancellationToken) => MigrateAsync(ClickHouseSchema.LatestVersion, cancellationToken);
+
+    /// <summary>Applies the migrations up to <paramref name="targetVersion"/> (tests start a database at an old version).</summary>
+    internal async Task MigrateAsync(int targetVersion, CancellationToken cancellationToken)
     {
         await ExecuteAsync(ClickHouseSchema.CreateDatabase(_layout), cancellationToken);
         await ExecuteAsync(ClickHouseSchema.CreateMigrationsTable(_layout), cancellationToken);
@@ -66,15 +80,20 @@ internal sealed partial class ClickHouseEventStore : IEventStore, IDisposable
 
         foreach (var migration in ClickHouseSchema.Migrations)
         {
-            if (applied.Contains(migration.Version))
+            if (applied.Contains(migration.Version) || migration.Version > targetVersion)
             {
                 continue;
             }
 
-            // Every statement is IF NOT EXISTS: a start that dies half-way is completed by the next one.
-            foreach (var statement in migration.Statements(_layout))
+            // Every step is IF [NOT] EXISTS or guarded: a start that dies half-way is completed by the next one.
+            foreach (var step in migration.Steps(_layout))
             {
-                await ExecuteAsync(statement, cancellationToken);
+                if (step.OnlyIf is not null && Int((await QueryAsync(step.OnlyIf + " FORMAT JSONEachRow", cancellationToken))[0], "yes") == 0)
+                {
+                    continue;
+                }
+
+                await _client.ExecuteNonQueryAsync(step.Sql, null, _migrationOptions, cancellationToken);
             }
 
             await ExecuteAsync(ClickHouseSchema.RecordMigration(_layout, migration), cancellationToken);
@@ -84,6 +103,21 @@ internal sealed partial class ClickHouseEventStore : IEventStore, IDisposable
 
     public async Task<InsertOutcome> InsertAsync(IReadOnlyList<IngestBatch> batches, CancellationToken cancellationToken)
     {
+        using var rows = WriteRows(batches);
+        if (rows.Length > 0)
+        {
+            // One insert into one table: the views derive the rest from the same block, so nothing of a failed insert
+            // is visible (see the remarks above).
+            await SendRowsAsync(ClickHouseSchema.EventsV2.Name, EventColumns, rows, cancellationToken);
+        }
+
+        // The engine collapses an event stored before at merge time, after this returns; only a read could tell.
+        return InsertOutcome.Unknown;
+    }
+
+    /// <summary>The RowBinary body of one insert into <c>events</c> (<see cref="EventColumns"/>); empty when there is no event.</summary>
+    internal static RowBinaryWriter WriteRows(IReadOnlyList<IngestBatch> batches)
+    {
         ArgumentNullException.ThrowIfNull(batches);
         var eventCount = 0;
         foreach (var batch in batches)
@@ -91,8 +125,7 @@ internal sealed partial class ClickHouseEventStore : IEventStore, IDisposable
             eventCount += batch.Events.Count;
         }
 
-        using var events = new RowBinaryWriter(eventCount * 512);
-        using var traits = new RowBinaryWriter(eventCount * 1024);
+        var rows = new RowBinaryWriter(eventCount * 1024);
         var seen = new HashSet<(string Tenant, UInt128 Key)>(eventCount);
         foreach (var batch in batches)
         {
@@ -105,46 +138,34 @@ internal sealed partial class ClickHouseEventStore : IEventStore, IDisposable
                     continue;
                 }
 
-                // Column order as in EventColumns and TraitColumns.
-                var eventUs = checked((ulong)groupEvent.TimestampMicros);
-                events.String(batch.Tenant);
-                events.String(groupEvent.EventId);
-                events.NullableString(groupEvent.MessageId);
-                events.String(groupEvent.GroupId);
-                events.String(groupEvent.UserId);
-                events.UInt64(eventUs);
-                events.String(groupEvent.GroupType);
-                events.String(groupEvent.TraitsJson);
-                events.NullableString(groupEvent.ContextJson);
-                events.UInt64(receivedUs);
-                foreach (var trait in groupEvent.Traits)
+                // Column order as in EventColumns.
+                rows.String(batch.Tenant);
+                rows.String(groupEvent.EventId);
+                rows.NullableString(groupEvent.MessageId);
+                rows.String(groupEvent.GroupId);
+                rows.String(groupEvent.UserId);
+                rows.UInt64(checked((ulong)groupEvent.TimestampMicros));
+                rows.String(groupEvent.GroupType);
+                var traits = groupEvent.Traits;
+                rows.ArrayLength(traits.Length);
+                foreach (var trait in traits)
                 {
-                    traits.String(batch.Tenant);
-                    traits.String(groupEvent.GroupId);
-                    traits.String(trait.Key);
-                    traits.UInt64(eventUs);
-                    traits.String(groupEvent.EventId);
-                    traits.String(trait.Json ?? string.Empty);
-                    traits.UInt8(trait.Json is null ? (byte)1 : (byte)0);
+                    rows.String(trait.Key);
                 }
+
+                rows.ArrayLength(traits.Length);
+                foreach (var trait in traits)
+                {
+                    // A clear is ''; a value is JSON text, never empty.
+                    rows.String(trait.Json ?? string.Empty);
+                }
+
+                rows.NullableString(groupEvent.ContextJson);
+                rows.UInt64(receivedUs);
             }
         }
 
-        if (events.Length == 0)
-        {
-            return InsertOutcome.Unknown;
-        }
-
-        // Trait rows first: the event rows (and the memberships their views derive) make the event visible as stored.
-        if (traits.Length > 0)
-        {
-            await SendRowsAsync(ClickHouseSchema.GroupTraits.Name, TraitColumns, traits, cancellationToken);
-        }
-
-        await SendRowsAsync(ClickHouseSchema.Events.Name, EventColumns, events, cancellationToken);
-
-        // The engine collapses an event stored before at merge time, after this returns; only a read could tell.
-        return InsertOutcome.Unknown;
+        return rows;
     }
 
     public async Task<bool> IsHealthyAsync(CancellationToken cancellationToken)
@@ -170,8 +191,8 @@ internal sealed partial class ClickHouseEventStore : IEventStore, IDisposable
         var rows = await QueryAsync($"""
             SELECT
                 (SELECT uniqExact(event_id) FROM {_layout.Table("events")} WHERE tenant = {t}) AS stored_events,
-                (SELECT uniqExact(event_id, trait_key) FROM {_layout.Table("group_traits")} WHERE tenant = {t}) AS stored_trait_rows,
-                (SELECT count() FROM (SELECT group_id, user_id FROM {_layout.Table("group_members")} WHERE tenant = {t} GROUP BY group_id, user_id)) AS stored_memberships
+                (SELECT sum(n) FROM (SELECT any(length(trait_keys)) AS n FROM {_layout.Table("events")} WHERE tenant = {t} GROUP BY event_id)) AS stored_trait_rows,
+                (SELECT count() FROM (SELECT group_id, user_id FROM {_layout.Table("user_groups")} WHERE tenant = {t} GROUP BY group_id, user_id)) AS stored_memberships
             FORMAT JSONEachRow
             """, cancellationToken);
         var row = rows[0];

@@ -33,10 +33,16 @@ internal sealed record ClickHouseTable(string Name, string Columns, string Engin
     /// <summary>Every table is sharded alike, so an event, its trait rows and its memberships live on one shard and dedup there.</summary>
     public const string ShardingKey = "cityHash64(tenant, group_id)";
 
+    /// <summary>
+    /// The last element of the replication path on a cluster; <c>name_local</c> unless set. A table that takes the name of
+    /// a renamed one needs a path of its own: a renamed Replicated table keeps its path.
+    /// </summary>
+    public string? ReplicaPathName { get; init; }
+
     public IEnumerable<string> Create(ClickHouseLayout layout)
     {
         var engine = layout.IsCluster
-            ? $"Replicated{Engine}({Quote($"{layout.ReplicationPath}/{layout.Database}/{Name}_local")}, '{{replica}}'{(Version is null ? "" : ", " + Version)})"
+            ? $"Replicated{Engine}({Quote($"{layout.ReplicationPath}/{layout.Database}/{ReplicaPathName ?? Name + "_local"}")}, '{{replica}}'{(Version is null ? "" : ", " + Version)})"
             : $"{Engine}({Version})";
         var body = new StringBuilder()
             .Append(CultureInfo.InvariantCulture, $"CREATE TABLE IF NOT EXISTS {layout.Storage(Name)}{layout.OnCluster} (\n{Columns}\n)\nENGINE = {engine}\n");
@@ -50,10 +56,14 @@ internal sealed record ClickHouseTable(string Name, string Columns, string Engin
 
         if (layout.IsCluster)
         {
-            yield return $"CREATE TABLE IF NOT EXISTS {layout.Table(Name)}{layout.OnCluster} AS {layout.Storage(Name)}\n" +
-                $"ENGINE = Distributed({ClickHouseSql.Identifier(layout.Cluster!)}, {ClickHouseSql.Identifier(layout.Database)}, {ClickHouseSql.Identifier(Name + "_local")}, {ShardingKey})";
+            yield return CreateDistributed(layout);
         }
     }
+
+    /// <summary>On a cluster, the Distributed table in front of the node's <c>name_local</c>.</summary>
+    public string CreateDistributed(ClickHouseLayout layout) =>
+        $"CREATE TABLE IF NOT EXISTS {layout.Table(Name)}{layout.OnCluster} AS {layout.Storage(Name)}\n" +
+        $"ENGINE = Distributed({ClickHouseSql.Identifier(layout.Cluster!)}, {ClickHouseSql.Identifier(layout.Database)}, {ClickHouseSql.Identifier(Name + "_local")}, {ShardingKey})";
 
     private static string Quote(string path) => ClickHouseSql.String(path);
 }
@@ -66,25 +76,41 @@ internal sealed record ClickHouseView(string Name, string Target, string Source,
         Select.Replace("{source}", layout.Storage(Source), StringComparison.Ordinal);
 }
 
-/// <summary>A schema version: statements that are each idempotent (IF NOT EXISTS), so a crash mid-way is repaired by the next start.</summary>
-internal sealed record ClickHouseMigration(int Version, string Description, Func<ClickHouseLayout, IEnumerable<string>> Statements);
+/// <summary>
+/// One statement of a migration. A statement that cannot say IF [NOT] EXISTS (RENAME) carries a condition: a query that
+/// answers 1 when the statement is still to run (<c>SELECT … AS yes</c>), so a start that died half-way re-runs only what
+/// is left. A condition is true on a database that has just run the migrations before it, which is what
+/// <c>clickhouse-ddl</c> prints for.
+/// </summary>
+internal sealed record ClickHouseStep(string Sql, string? OnlyIf = null)
+{
+    public static implicit operator ClickHouseStep(string sql) => new(sql);
+
+    public static ClickHouseStep FromString(string sql) => new(sql);
+}
+
+/// <summary>A schema version: steps that are each idempotent (IF NOT EXISTS, or guarded), so a crash mid-way is repaired by the next start.</summary>
+internal sealed record ClickHouseMigration(int Version, string Description, Func<ClickHouseLayout, IEnumerable<ClickHouseStep>> Steps);
 
 /// <summary>
-/// The ClickHouse schema, for ClickHouse 18.16 and later. Duplicates are collapsed by the table engines and never
-/// counted by the reads:
+/// The ClickHouse schema, for ClickHouse 18.16 and later. Since version 2 one ingest batch is one insert into one table,
+/// <c>events</c>, and materialized views fan it out; duplicates are collapsed by the engines and never counted by reads:
 /// <list type="bullet">
-/// <item><c>events</c>: ReplacingMergeTree keyed (tenant, event_id); a stored duplicate is the same key and merges away.
-/// Reads count <c>uniqExact(event_id)</c>, so a duplicate not yet merged never counts twice.</item>
-/// <item><c>group_traits</c>: one row per trait per event, ReplacingMergeTree(event_us) keyed (tenant, group_id,
-/// trait_key, event_id). The current value is <c>argMax((value_json, cleared), (event_us, event_id))</c>: the value is
-/// never NULL (a clear is '' with cleared = 1), because aggregates skip NULLs and a clear would lose to an older value.
-/// A duplicate row is identical to its twin, so it cannot change an argMax; history groups by event id.</item>
-/// <item><c>group_members</c> / <c>user_groups</c>: AggregatingMergeTree of minState/maxState of the event time, fed by
-/// materialized views from <c>events</c>, ordered for "users of a group" and "groups of a user". Min and max are
-/// idempotent, so duplicates cost nothing.</item>
+/// <item><c>events</c>: one row per event with its traits as parallel arrays (<c>trait_keys</c>, <c>trait_values</c>;
+/// a clear is ''), ReplacingMergeTree keyed (tenant, group_id, event_id); a stored duplicate is the same key and merges
+/// away. Reads count <c>uniqExact(event_id)</c> and group history by event, so a duplicate not yet merged never counts.</item>
+/// <item><c>current_traits</c>: AggregatingMergeTree keyed (tenant, group_id, trait_key) of
+/// <c>argMaxState(value, version)</c>, the version being text in (event_us, event_id) order, fed by a view with
+/// <c>ARRAY JOIN</c>. A clear is a value like any other (''), so it wins when it is latest and is never skipped. A
+/// duplicate adds an identical (value, version) pair, which cannot change a maximum. Listings, filters and counts read it.</item>
+/// <item><c>user_groups</c>: AggregatingMergeTree of minState/maxState of the event time keyed (tenant, user_id, group_id),
+/// fed by a view from <c>events</c>; "users of a group" reads <c>events</c> itself (its key starts with the group).
+/// Min and max are idempotent, so duplicates cost nothing.</item>
+/// <item><c>group_traits</c>: a plain view of one row per trait per event, for readers of version 1's shape.</item>
 /// </list>
-/// Times are microseconds since the Unix epoch in UInt64 (no DateTime64 on 18.16). Tables are partitioned by the month of
-/// the event time: an event and its duplicates share the event time, hence the partition in which they merge.
+/// Version 1's tables stay as <c>events_v1</c>, <c>group_traits_v1</c> and <c>group_members</c>, no longer written.
+/// Times are microseconds since the Unix epoch in UInt64 (no DateTime64 on 18.16). <c>events</c> is partitioned by the
+/// month of the event time: an event and its duplicates share the event time, hence the partition in which they merge.
 /// Never edit a released migration: append one.
 /// </summary>
 internal static class ClickHouseSchema
@@ -134,6 +160,120 @@ internal static class ClickHouseSchema
 
     public static readonly ClickHouseView UserGroupsView = new("user_groups_mv", "user_groups", "events", MembershipSelect);
 
+    /// <summary>
+    /// Version 2's <c>events</c>: one row per event, its traits as two parallel arrays (a clear is the value '', which no
+    /// JSON text is). The sort key starts with the group, so one group's history and members are a range of the key; a
+    /// stored duplicate has the same key and merges away. Its replication path is new (the old table keeps the old one).
+    /// </summary>
+    public static readonly ClickHouseTable EventsV2 = new("events", """
+            tenant       String,
+            event_id     String,
+            message_id   Nullable(String),
+            group_id     String,
+            user_id      String,
+            event_us     UInt64,
+            group_type   String,
+            trait_keys   Array(String),
+            trait_values Array(String),
+            context_json Nullable(String),
+            received_us  UInt64
+        """, "ReplacingMergeTree", Version: null, MonthOfEvent, "tenant, group_id, event_id") { ReplicaPathName = "events_v2_local" };
+
+    /// <summary>
+    /// The current value of every trait of every group: <c>argMaxState(value, version)</c> where the version is the text
+    /// <c>toString(event_us + 10^19)</c> (always 20 digits) followed by the event id, so text order is (event_us, event_id)
+    /// order and ties go to the greater id. A clear is the value ''. A duplicate event adds the same (value, version)
+    /// pair, which cannot change a maximum. Not partitioned: a current value spans all time.
+    /// </summary>
+    public static readonly ClickHouseTable CurrentTraits = new("current_traits", """
+            tenant    String,
+            group_id  String,
+            trait_key String,
+            state     AggregateFunction(argMax, String, String)
+        """, "AggregatingMergeTree", Version: null, PartitionBy: null, "tenant, group_id, trait_key");
+
+    /// <summary>The text whose order is (event_us, event_id) order, for <see cref="CurrentTraits"/>.</summary>
+    public const string VersionText = "concat(toString(event_us + 10000000000000000000), event_id)";
+
+    public static readonly ClickHouseView CurrentTraitsView = new("current_traits_mv", "current_traits", "events", $$"""
+        SELECT tenant, group_id, trait_key, argMaxState(trait_value, {{VersionText}}) AS state
+        FROM {source}
+        ARRAY JOIN trait_keys AS trait_key, trait_values AS trait_value
+        GROUP BY tenant, group_id, trait_key
+        """);
+
+    /// <summary>Version 2 feeds <c>user_groups</c> from the new events (a view of a new name: the old one is dropped).</summary>
+    public static readonly ClickHouseView UserGroupsFromEventsView = new("user_groups_v2_mv", "user_groups", "events", MembershipSelect);
+
+    /// <summary>
+    /// Migration 2. The old views are dropped, the old tables renamed <c>events_v1</c> / <c>group_traits_v1</c> (kept:
+    /// an operator drops them once satisfied), the new tables and views created, and the old rows copied into the new
+    /// <c>events</c>, whose views fill <c>current_traits</c> and <c>user_groups</c> (which keeps its rows: min/max
+    /// cannot count a copy twice). A copy re-run after a crash only adds duplicates, which every read already ignores.
+    /// <c>group_traits</c> becomes a plain view (no storage) of the trait rows, for readers of the old shape.
+    /// </summary>
+    private static IEnumerable<ClickHouseStep> OneRowPerEvent(ClickHouseLayout layout)
+    {
+        var database = ClickHouseSql.String(layout.Database);
+        string Storage(string name) => ClickHouseSql.String(layout.IsCluster ? name + "_local" : name);
+        var oldEvents =
+            $"SELECT (SELECT count() FROM system.tables WHERE database = {database} AND name = {Storage("events")}) = 1 AND " +
+            $"(SELECT count() FROM system.columns WHERE database = {database} AND table = {Storage("events")} AND name = 'trait_keys') = 0 AS yes";
+        var oldTraits =
+            $"SELECT (SELECT count() FROM system.tables WHERE database = {database} AND name = {Storage("group_traits")} AND engine LIKE '%MergeTree') = 1 AS yes";
+
+        yield return $"DROP TABLE IF EXISTS {layout.Table(GroupMembersView.Name)}{layout.OnCluster}";
+        yield return $"DROP TABLE IF EXISTS {layout.Table(UserGroupsView.Name)}{layout.OnCluster}";
+        if (layout.IsCluster)
+        {
+            // The Distributed tables name their local table, which is about to be a different one.
+            yield return new($"DROP TABLE IF EXISTS {layout.Table("events")}{layout.OnCluster}", oldEvents);
+        }
+
+        yield return new($"RENAME TABLE {layout.Storage("events")} TO {layout.Storage("events_v1")}{layout.OnCluster}", oldEvents);
+        if (layout.IsCluster)
+        {
+            yield return new($"DROP TABLE IF EXISTS {layout.Table("group_traits")}{layout.OnCluster}", oldTraits);
+        }
+
+        yield return new($"RENAME TABLE {layout.Storage("group_traits")} TO {layout.Storage("group_traits_v1")}{layout.OnCluster}", oldTraits);
+        if (layout.IsCluster)
+        {
+            yield return (Events with { Name = "events_v1" }).CreateDistributed(layout);
+            yield return (GroupTraits with { Name = "group_traits_v1" }).CreateDistributed(layout);
+        }
+
+        foreach (var statement in EventsV2.Create(layout).Concat(CurrentTraits.Create(layout)))
+        {
+            yield return statement;
+        }
+
+        yield return CurrentTraitsView.Create(layout);
+        yield return UserGroupsFromEventsView.Create(layout);
+        yield return $"""
+            CREATE VIEW IF NOT EXISTS {layout.Table("group_traits")}{layout.OnCluster} AS
+            SELECT tenant, group_id, trait_key, event_us, event_id, trait_value AS value_json, toUInt8(trait_value = '') AS cleared
+            FROM {layout.Table("events")}
+            ARRAY JOIN trait_keys AS trait_key, trait_values AS trait_value
+            """;
+
+        // Distinct trait rows per event first: the old table may still hold a duplicate row not yet merged.
+        var join = layout.IsCluster ? "GLOBAL ANY LEFT JOIN" : "ANY LEFT JOIN";
+        yield return new($"""
+            INSERT INTO {layout.Table("events")} (tenant, event_id, message_id, group_id, user_id, event_us, group_type, trait_keys, trait_values, context_json, received_us)
+            SELECT tenant, event_id, message_id, group_id, user_id, event_us, group_type, trait_keys, trait_values, context_json, received_us
+            FROM {layout.Table("events_v1")}
+            {join} (
+                SELECT tenant, event_id, groupArray(tk) AS trait_keys, groupArray(tv) AS trait_values FROM (
+                    SELECT tenant, event_id, trait_key AS tk, any(value_json) AS tv
+                    FROM {layout.Table("group_traits_v1")}
+                    GROUP BY tenant, event_id, trait_key
+                )
+                GROUP BY tenant, event_id
+            ) USING (tenant, event_id)
+            """, $"SELECT (SELECT count() FROM system.tables WHERE database = {database} AND name = {Storage("events_v1")}) = 1 AS yes");
+    }
+
     public static IReadOnlyList<ClickHouseMigration> Migrations { get; } =
     [
         new(1, "events, group_traits, group_members and user_groups with their views", static layout =>
@@ -142,7 +282,9 @@ internal static class ClickHouseSchema
                 .Concat(GroupMembers.Create(layout))
                 .Concat(UserGroups.Create(layout))
                 .Append(GroupMembersView.Create(layout))
-                .Append(UserGroupsView.Create(layout))),
+                .Append(UserGroupsView.Create(layout))
+                .Select(ClickHouseStep.FromString)),
+        new(2, "one row per event with its traits as arrays, current_traits fed by a view, user_groups fed from the new events; old tables kept as *_v1", OneRowPerEvent),
     ];
 
     public static int LatestVersion => Migrations[^1].Version;
@@ -181,9 +323,9 @@ internal static class ClickHouseSchema
         yield return CreateMigrationsTable(layout);
         foreach (var migration in Migrations)
         {
-            foreach (var statement in migration.Statements(layout))
+            foreach (var step in migration.Steps(layout))
             {
-                yield return statement;
+                yield return step.Sql;
             }
 
             yield return RecordMigration(layout, migration);

@@ -25,16 +25,15 @@ internal sealed class RowBinaryWriter : IDisposable
     {
         var count = Encoding.UTF8.GetByteCount(value);
         var span = Reserve(10 + count);
-        var prefix = 0;
-        var remaining = (uint)count;
-        while (remaining >= 0x80)
-        {
-            span[prefix++] = (byte)(remaining | 0x80);
-            remaining >>= 7;
-        }
-
-        span[prefix++] = (byte)remaining;
+        var prefix = Varint(span, (uint)count);
         _length += prefix + Encoding.UTF8.GetBytes(value, span[prefix..]);
+    }
+
+    /// <summary>The start of an Array(T): its element count as an unsigned LEB128 varint; the elements follow.</summary>
+    public void ArrayLength(int count)
+    {
+        ArgumentOutOfRangeException.ThrowIfNegative(count);
+        _length += Varint(Reserve(10), (uint)count);
     }
 
     /// <summary>Nullable(String): one byte, 1 for NULL, else 0 followed by the string.</summary>
@@ -66,6 +65,19 @@ internal sealed class RowBinaryWriter : IDisposable
     {
         ArrayPool<byte>.Shared.Return(_buffer);
         _buffer = [];
+    }
+
+    private static int Varint(Span<byte> span, uint value)
+    {
+        var written = 0;
+        while (value >= 0x80)
+        {
+            span[written++] = (byte)(value | 0x80);
+            value >>= 7;
+        }
+
+        span[written++] = (byte)value;
+        return written;
     }
 
     private Span<byte> Reserve(int bytes)

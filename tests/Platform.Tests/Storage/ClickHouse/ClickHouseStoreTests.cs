@@ -83,6 +83,63 @@ public sealed class ClickHouseStoreTests(ClickHouseFixture fixture) : IAsyncLife
     }
 
     [Fact]
+    public async Task The_same_event_stored_twice_and_not_yet_merged_is_counted_once_in_listings_counts_and_memberships()
+    {
+        // Merges stopped: both copies stay in separate parts of every table, as after a replay of the log.
+        foreach (var table in new[] { "events", "current_traits", "user_groups" })
+        {
+            await SqlAsync($"SYSTEM STOP MERGES {_options.Database}.{table}");
+        }
+
+        var batch = Batch("t1",
+            Event(1, micros: At(1), traits: [Trait("group_type", "\"Account\""), Trait("plan", "\"pro\"")]),
+            Event(2, userId: "bob", micros: At(2), traits: [Trait("plan", null), Trait("seats", "3")]));
+        await _store.InsertAsync([batch], default);
+        await _store.InsertAsync([batch], default);
+
+        Assert.Equal("4", await SqlAsync($"SELECT count() FROM {_options.Database}.events"));
+        Assert.Equal(new(2, 4, 2), await _store.CountAsync("t1", default));
+        var profile = await _store.GetGroupAsync("t1", "acme", default);
+        Assert.Equal(2, profile!.MemberCount);
+        Assert.Equal(new Dictionary<string, string> { ["group_type"] = "\"Account\"", ["seats"] = "3" }, profile.Traits);
+        Assert.Equal(["alice", "bob"], (await _store.GetGroupUsersAsync("t1", "acme", null, 10, default)).Select(m => m.Id));
+        Assert.Equal([new MembershipRow("acme", At(2), At(2))], await _store.GetUserGroupsAsync("t1", "bob", null, 10, default));
+        var listed = Assert.Single(await _store.FindGroupsAsync("t1", [new TraitFilter("seats", FilterOperator.GreaterOrEqual, [], 3)], null, 10, default));
+        Assert.Equal("acme", listed.GroupId);
+        var counts = await _store.CountGroupsByTraitAsync("t1", "seats", [], 10, default);
+        Assert.Equal(new TraitBucket("3", 1), Assert.Single(counts.Top));
+        Assert.Equal(0, counts.Missing);
+        Assert.Equal(2, (await _store.GetTraitHistoryAsync("t1", "acme", "plan", null, 10, default)).Count);
+    }
+
+    /// <summary>
+    /// The body stops inside the last row (its last column is 8 bytes), so every earlier row arrived complete; the
+    /// server parses the block whole before writing it, so none of them is visible, in events nor in the views' tables.
+    /// </summary>
+    [Theory]
+    [InlineData(3)]
+    [InlineData(20_000)]
+    public async Task An_insert_cut_off_mid_body_leaves_nothing_visible_anywhere(int events)
+    {
+        var batch = Batch("t1", [.. Enumerable.Range(1, events).Select(i =>
+            Event(i, groupId: $"g{i % 50}", userId: $"u{i}", traits: [Trait("group_type", "\"Account\""), Trait("plan", "\"pro\"")]))]);
+        using var rows = ClickHouseEventStore.WriteRows([batch]);
+        var body = rows.WrittenSpan[..(rows.Length - 3)].ToArray();
+
+        // What a connection lost mid-request delivers: the start of the one insert's body.
+        using var http = new HttpClient();
+        using var content = new ByteArrayContent(body);
+        var query = Uri.EscapeDataString($"INSERT INTO {_options.Database}.events ({string.Join(", ", ClickHouseEventStore.EventColumns)}) FORMAT RowBinary");
+        using var response = await http.PostAsync(new Uri($"http://127.0.0.1:{fixture.Server.HttpPort}/?query={query}"), content);
+
+        Assert.False(response.IsSuccessStatusCode);
+        Assert.Equal(new(0, 0, 0), await _store.CountAsync("t1", default));
+        Assert.Equal("0", await SqlAsync($"SELECT count() FROM {_options.Database}.current_traits"));
+        Assert.Empty(await _store.FindGroupsAsync("t1", [], null, 10, default));
+        Assert.Empty(await _store.GetUserGroupsAsync("t1", "u1", null, 10, default));
+    }
+
+    [Fact]
     public async Task Within_one_call_the_first_occurrence_of_an_event_wins()
     {
         await _store.InsertAsync([Batch("t1", Event(1, traits: [Trait("plan", "\"first\"")]), Event(1, traits: [Trait("plan", "\"second\"")]))], default);
@@ -210,6 +267,16 @@ public sealed class ClickHouseStoreTests(ClickHouseFixture fixture) : IAsyncLife
         using var again = new ClickHouseEventStore(_options, NullLogger<ClickHouseEventStore>.Instance);
         var error = await Assert.ThrowsAsync<InvalidOperationException>(() => again.InitializeAsync(default));
         Assert.Contains("999", error.Message, StringComparison.Ordinal);
+    }
+
+    private async Task<string> SqlAsync(string sql)
+    {
+        using var http = new HttpClient();
+        using var content = new StringContent(sql);
+        using var response = await http.PostAsync(new Uri($"http://127.0.0.1:{fixture.Server.HttpPort}/"), content);
+        var body = await response.Content.ReadAsStringAsync();
+        Assert.True(response.IsSuccessStatusCode, body);
+        return body.Trim();
     }
 
     [Fact]

@@ -144,7 +144,8 @@ ingest_url="http://127.0.0.1:$ingest_port"; gateway_url="http://127.0.0.1:$gatew
 ch "CREATE DATABASE IF NOT EXISTS bench_audit" >/dev/null
 ch "CREATE MATERIALIZED VIEW IF NOT EXISTS bench_audit.events_raw ENGINE = MergeTree() ORDER BY (tenant, event_id)
     AS SELECT tenant, event_id, message_id FROM platform.events" >/dev/null
-# The baseline's table: ingest's own DDL for a database "bench" (group_traits there has exactly ingest's shape).
+# The baseline's table: ingest's own DDL for a database "bench"; group_traits_v1 there is the trait-row table of ingest's
+# version-1 layout (since version 2 group_traits is a view of the events), the shape LoadGen's baseline writes.
 dotnet "$ingest_dll" clickhouse-ddl --Storage:ClickHouse:Database=bench >"$work/bench-ddl.sql"
 statement=""
 while IFS= read -r line; do
@@ -236,7 +237,7 @@ token bench-warmup analytics_read >"$work/token-warmup-read"
 echo "== warm-up (${WARMUP} s per path)"
 echo warm-up >"$work/scenario"
 warm="$work/warm-up"
-dotnet "$loadgen_dll" --out "$warm/ch" --workload clickhouse --tenant bench-warmup --clickhouse-table bench.group_traits \
+dotnet "$loadgen_dll" --out "$warm/ch" --workload clickhouse --tenant bench-warmup --clickhouse-table bench.group_traits_v1 \
   --target "$ch_url" --model closed --concurrency "$CONCURRENCY" --duration "$WARMUP" >"$work/warm-up-ch.log" 2>&1 || true
 for target in "$ingest_url" "$gateway_url"; do
   dotnet "$loadgen_dll" --out "$warm/$(date +%s%N)" --target "$target" --token-file "$work/token-warmup" --model closed \
@@ -256,7 +257,7 @@ window_end
 # --- scenarios -----------------------------------------------------------------------------------------------------------
 begin clickhouse-baseline "ClickHouse HTTP insert of the same trait rows (baseline)" baseline=clickhouse
 window_start
-run load --workload clickhouse --tenant bench-clickhouse --clickhouse-table bench.group_traits --target "$ch_url" \
+run load --workload clickhouse --tenant bench-clickhouse --clickhouse-table bench.group_traits_v1 --target "$ch_url" \
   --events "$EVENTS" --model closed --concurrency "$CONCURRENCY" --duration "$DURATION" --verify-clickhouse "$ch_url"
 window_end
 

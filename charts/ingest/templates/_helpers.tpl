@@ -111,6 +111,14 @@ the volume for the filesystem (ext4 keeps 5% for root, which the non-root app ca
 {{- $maxBytes }}
 {{- end }}
 
+{{/*
+The read rate the startup probe's budget assumes for a pod's recovery, which checks every unshipped record before
+the pod serves: 50 MiB/s, below what SSD-backed cloud volumes sustain.
+*/}}
+{{- define "ingest.logRecoveryBytesPerSecond" -}}
+52428800
+{{- end }}
+
 {{/* Shipper:DrainTimeout as a .NET TimeSpan (hh:mm:ss); the schema keeps it under an hour. */}}
 {{- define "ingest.drainTimeout" -}}
 {{- $s := int64 .Values.shipper.drainTimeoutSeconds }}

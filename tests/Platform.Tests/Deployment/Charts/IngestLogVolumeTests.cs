@@ -137,6 +137,21 @@ public sealed class IngestLogVolumeTests
 
     [Theory]
     [MemberData(nameof(ClickHouseSets))]
+    public async Task A_starting_pod_has_time_to_check_a_full_log_at_50_MiB_per_second_before_the_startup_probe_gives_up(string valueSet)
+    {
+        var startup = Values(valueSet)["probes"]!["startup"]!;
+        var objects = await ChartRenderer.RenderAsync("ingest", ValueSets.PathOf("ingest", valueSet));
+
+        var statefulSet = objects.OfType<V1StatefulSet>().Single();
+        var probe = statefulSet.Spec.Template.Spec.Containers.Single().StartupProbe;
+        var maxBytes = long.Parse(Env(statefulSet, "Log__MaxBytes"), CultureInfo.InvariantCulture);
+        var configured = startup["periodSeconds"]!.GetValue<long>() * startup["failureThreshold"]!.GetValue<long>();
+        var budget = (long)probe.PeriodSeconds!.Value * probe.FailureThreshold!.Value;
+        Assert.True(budget - configured >= maxBytes / (50 * Mi), $"startup budget {budget} s leaves {budget - configured} s to read {maxBytes} bytes");
+    }
+
+    [Theory]
+    [MemberData(nameof(ClickHouseSets))]
     public async Task The_services_own_log_checks_accept_what_the_chart_sets(string valueSet)
     {
         var objects = await ChartRenderer.RenderAsync("ingest", ValueSets.PathOf("ingest", valueSet));

@@ -169,6 +169,18 @@ public sealed class ChartPolicyTests
         Assert.Equal("http", Assert.Single(rule.Ports).Port.Value);
     }
 
+    [Theory]
+    [MemberData(nameof(ValueSets.All), MemberType = typeof(ValueSets))]
+    public async Task The_service_monitor_selects_one_service_so_each_pod_is_scraped_once(string chart, string valueSet)
+    {
+        var objects = await ChartRenderer.RenderAsync(chart, ValueSets.PathOf(chart, valueSet));
+
+        foreach (var monitor in objects.OfType<ServiceMonitor>())
+        {
+            Assert.Single(objects.OfType<V1Service>(), s => Selects(monitor.Spec.Selector, s.Metadata.Labels));
+        }
+    }
+
     [Fact]
     public async Task The_gateway_pods_carry_the_labels_the_ingest_policy_admits()
     {
@@ -178,6 +190,22 @@ public sealed class ChartPolicyTests
         var admitted = ingest.OfType<V1NetworkPolicy>().Single().Spec.Ingress.Single().FromProperty.Single().PodSelector.MatchLabels;
         var gatewayPodLabels = Workload.Of(gateway).Template.Metadata.Labels;
         AssertSelects(admitted, gatewayPodLabels, "ingest NetworkPolicy peer");
+    }
+
+    /// <summary>A label selector as the API server evaluates it: every matchLabels pair and every matchExpression.</summary>
+    private static bool Selects(V1LabelSelector selector, IDictionary<string, string>? labels)
+    {
+        labels ??= new Dictionary<string, string>();
+        var byLabels = (selector.MatchLabels ?? new Dictionary<string, string>()).All(p => labels.TryGetValue(p.Key, out var v) && v == p.Value);
+        var byExpressions = (selector.MatchExpressions ?? []).All(e => e.OperatorProperty switch
+        {
+            "In" => labels.TryGetValue(e.Key, out var v) && e.Values.Contains(v),
+            "NotIn" => !labels.TryGetValue(e.Key, out var v) || !e.Values.Contains(v),
+            "Exists" => labels.ContainsKey(e.Key),
+            "DoesNotExist" => !labels.ContainsKey(e.Key),
+            _ => throw new InvalidOperationException($"unknown selector operator {e.OperatorProperty}"),
+        });
+        return byLabels && byExpressions;
     }
 
     private static void AssertSelects(IDictionary<string, string>? selector, IDictionary<string, string> labels, string what)

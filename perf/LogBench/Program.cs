@@ -29,7 +29,7 @@ var recordBytes = batches.Average(b =>
 Console.WriteLine(Inv($"{Environment.ProcessorCount} cores, load average {LoadAverage()}; log directory {directory} ({FileSystem(directory)})"));
 Console.WriteLine(Inv($"records: {eventsPerBatch} events each, {recordBytes:F0} bytes encoded on average; {seconds} s per run, {rounds} rounds"));
 
-if (!args.Contains("--skip-appends"))
+if (!args.Contains("--skip-appends") && !args.Contains("--fill") && !args.Contains("--recover"))
 {
     // Warm up: JIT and tiering of both logs' paths before anything counts.
     foreach (var log in logs)
@@ -54,8 +54,8 @@ if (!args.Contains("--skip-appends"))
     Console.WriteLine();
     Console.WriteLine(Inv($"Appends, median of {rounds} rounds (ratio: this log's median over ours, round by round)"));
     Console.WriteLine();
-    Console.WriteLine("| log | appenders | appends/s | ratio | p50 µs | p99 µs | p99.9 µs | fsyncs/s | CPU µs per append | ratio |");
-    Console.WriteLine("| --- | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: |");
+    Console.WriteLine("| log | appenders | appends/s | ratio | p50 µs | p99 µs | p99.9 µs | fsyncs/s | CPU µs per append | of which kernel | ratio |");
+    Console.WriteLine("| --- | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: |");
     foreach (var appenders in appenderCounts)
     {
         var ours = results.Where(r => r.Log == "ours" && r.Appenders == appenders).ToList();
@@ -67,61 +67,88 @@ if (!args.Contains("--skip-appends"))
             var cpuRatio = ours.Count == runs.Count ? Inv($"{Median(runs.Zip(ours, (r, o) => r.CpuMicrosPerAppend / o.CpuMicrosPerAppend)):F2}") : "";
             var syncs = runs[0].SyncsPerSecond < 0 ? "n/a" : Inv($"{Median(runs.Select(r => r.SyncsPerSecond)):F0}");
             Console.WriteLine(Inv(
-                $"| {log} | {appenders} | {rate:F0} | {rateRatio} | {Median(runs.Select(r => r.P50)):F0} | {Median(runs.Select(r => r.P99)):F0} | {Median(runs.Select(r => r.P999)):F0} | {syncs} | {Median(runs.Select(r => r.CpuMicrosPerAppend)):F1} | {cpuRatio} |"));
+                $"| {log} | {appenders} | {rate:F0} | {rateRatio} | {Median(runs.Select(r => r.P50)):F0} | {Median(runs.Select(r => r.P99)):F0} | {Median(runs.Select(r => r.P999)):F0} | {syncs} | {Median(runs.Select(r => r.CpuMicrosPerAppend)):F1} | {Median(runs.Select(r => r.SysMicrosPerAppend)):F1} | {cpuRatio} |"));
         }
     }
+}
+
+if (StringArg("--fill") is { } fillKind)
+{
+    // A child process: fill a log, then exit without closing it, as a crash right after the last acknowledgement would.
+    var path = Path.Combine(directory, fillKind + "-recovery");
+    DeleteDirectory(path);
+    var filled = BenchLogs.Open(fillKind, path);
+    var target = (long)recoveryMegabytes << 20;
+    var next = -1L;
+    var acknowledged = 0L;
+    await Task.WhenAll(Enumerable.Range(0, 8).Select(_ => Task.Run(async () =>
+    {
+        long n;
+        while ((n = Interlocked.Increment(ref next)) * recordBytes < target)
+        {
+            await filled.AppendAsync(batches[n % batches.Length]);
+            Interlocked.Increment(ref acknowledged);
+        }
+    })));
+    Console.WriteLine(Inv($"filled {acknowledged}"));
+    Environment.Exit(0);
+}
+
+if (StringArg("--recover") is { } recoverKind)
+{
+    // A child process: what a restarted ingest does before shipping, from a cold page cache.
+    var path = Path.Combine(directory, recoverKind + "-recovery");
+    PageCache.Drop(path);
+    var clock = Stopwatch.StartNew();
+    await using var reopened = BenchLogs.Open(recoverKind, path);
+    var opened = clock.Elapsed.TotalMilliseconds;
+    var events = await reopened.ReadAllAsync();
+    Console.WriteLine(Inv($"recovered {events} {opened:F1} {clock.Elapsed.TotalMilliseconds:F1}"));
+    return 0;
 }
 
 if (!args.Contains("--skip-recovery"))
 {
     Console.WriteLine();
-    Console.WriteLine(Inv($"Recovery of {recoveryMegabytes} MB unshipped: open, then read and decode every record; page cache dropped for the log's files before each open; median of {rounds}"));
+    Console.WriteLine(Inv($"Recovery of {recoveryMegabytes} MB unshipped, each in a new process after a fill that exited without closing the log: open, then read and decode every record, from a cold page cache; median of {rounds}, the logs in turn"));
     Console.WriteLine();
-    Console.WriteLine("| log | on disk MB | records | open ms | open + read all ms | read MB/s |");
-    Console.WriteLine("| --- | ---: | ---: | ---: | ---: | ---: |");
+    Console.WriteLine("| log | on disk MB | records | open ms | open + read all ms | ratio | read MB/s |");
+    Console.WriteLine("| --- | ---: | ---: | ---: | ---: | ---: | ---: |");
+    var records = new Dictionary<string, long>();
+    foreach (var log in logs)
+    {
+        var output = Child("--fill", log);
+        records[log] = long.Parse(output.Split(' ')[1], CultureInfo.InvariantCulture);
+    }
+
+    var measured = logs.ToDictionary(l => l, _ => new List<(double Open, double Total)>());
+    for (var round = 0; round < rounds; round++)
+    {
+        foreach (var log in logs)
+        {
+            var fields = Child("--recover", log).Split(' ');
+            var events = long.Parse(fields[1], CultureInfo.InvariantCulture);
+            if (events != records[log] * eventsPerBatch)
+            {
+                throw new InvalidOperationException($"{log} read back {events} events after recovery; {records[log] * eventsPerBatch} were acknowledged");
+            }
+
+            measured[log].Add((double.Parse(fields[2], CultureInfo.InvariantCulture), double.Parse(fields[3], CultureInfo.InvariantCulture)));
+        }
+    }
+
     foreach (var log in logs)
     {
         var path = Path.Combine(directory, log + "-recovery");
-        DeleteDirectory(path);
-        long appended = 0;
-        await using (var filled = BenchLogs.Open(log, path))
-        {
-            // Fill with 8 appenders until the records reach the size asked for.
-            var target = (long)recoveryMegabytes << 20;
-            var next = -1L;
-            await Task.WhenAll(Enumerable.Range(0, 8).Select(_ => Task.Run(async () =>
-            {
-                long n;
-                while ((n = Interlocked.Increment(ref next)) * recordBytes < target)
-                {
-                    await filled.AppendAsync(batches[n % batches.Length]);
-                    Interlocked.Increment(ref appended);
-                }
-            })));
-        }
-
         var onDisk = Directory.EnumerateFiles(path, "*", SearchOption.AllDirectories).Sum(f => new FileInfo(f).Length) / (1024.0 * 1024.0);
-        var opens = new List<double>();
-        var totals = new List<double>();
-        for (var round = 0; round < rounds; round++)
-        {
-            PageCache.Drop(path);
-            var clock = Stopwatch.StartNew();
-            await using var reopened = BenchLogs.Open(log, path);
-            var opened = clock.Elapsed.TotalMilliseconds;
-            var events = await reopened.ReadAllAsync();
-            var total = clock.Elapsed.TotalMilliseconds;
-            if (events != appended * eventsPerBatch)
-            {
-                throw new InvalidOperationException($"{log} read back {events} events after recovery; {appended * eventsPerBatch} were appended");
-            }
+        var total = Median(measured[log].Select(m => m.Total));
+        var ratio = Median(measured[log].Zip(measured[logs[0]], (m, o) => m.Total / o.Total));
+        Console.WriteLine(Inv($"| {log} | {onDisk:F0} | {records[log]} | {Median(measured[log].Select(m => m.Open)):F0} | {total:F0} | {ratio:F2} | {onDisk / (total / 1000):F0} |"));
+    }
 
-            opens.Add(opened);
-            totals.Add(total);
-        }
-
-        Console.WriteLine(Inv($"| {log} | {onDisk:F0} | {appended} | {Median(opens):F0} | {Median(totals):F0} | {onDisk / (Median(totals) / 1000):F0} |"));
-        DeleteDirectory(path);
+    foreach (var log in logs)
+    {
+        DeleteDirectory(Path.Combine(directory, log + "-recovery"));
     }
 }
 
@@ -135,6 +162,7 @@ async Task<AppendResult> AppendRunAsync(string kind, int appenders, int runSecon
     var log = BenchLogs.Open(kind, path);
     var process = Process.GetCurrentProcess();
     var cpuBefore = process.TotalProcessorTime;
+    var sysBefore = process.PrivilegedProcessorTime;
     var syncsBefore = log.Syncs;
     var stopAt = Stopwatch.GetTimestamp() + (runSeconds * Stopwatch.Frequency);
     var clock = Stopwatch.StartNew();
@@ -153,6 +181,7 @@ async Task<AppendResult> AppendRunAsync(string kind, int appenders, int runSecon
     var elapsed = clock.Elapsed.TotalSeconds;
     process.Refresh();
     var cpu = (process.TotalProcessorTime - cpuBefore).TotalMicroseconds;
+    var sys = (process.PrivilegedProcessorTime - sysBefore).TotalMicroseconds;
     var syncs = log.Syncs < 0 ? -1 : (log.Syncs - syncsBefore) / elapsed;
     await log.DisposeAsync();
     DeleteDirectory(path);
@@ -160,7 +189,34 @@ async Task<AppendResult> AppendRunAsync(string kind, int appenders, int runSecon
     var all = latencies.SelectMany(l => l).ToArray();
     Array.Sort(all);
     double Percentile(double p) => all[Math.Min(all.Length - 1, (int)(p * all.Length))] * 1_000_000.0 / Stopwatch.Frequency;
-    return new AppendResult(kind, appenders, all.Length / elapsed, Percentile(0.50), Percentile(0.99), Percentile(0.999), syncs, cpu / all.Length);
+    return new AppendResult(kind, appenders, all.Length / elapsed, Percentile(0.50), Percentile(0.99), Percentile(0.999), syncs, cpu / all.Length, sys / all.Length);
+}
+
+// Runs this program again with the same arguments plus a mode, and returns the line it printed last.
+string Child(string mode, string kind)
+{
+    var start = new ProcessStartInfo(Environment.ProcessPath!) { RedirectStandardOutput = true, UseShellExecute = false };
+    if (!Environment.ProcessPath!.EndsWith("Platform.Perf.LogBench", StringComparison.Ordinal))
+    {
+        start.ArgumentList.Add(typeof(AppendResult).Assembly.Location);
+    }
+
+    foreach (var arg in args)
+    {
+        start.ArgumentList.Add(arg);
+    }
+
+    start.ArgumentList.Add(mode);
+    start.ArgumentList.Add(kind);
+    using var child = Process.Start(start)!;
+    var output = child.StandardOutput.ReadToEnd().Trim().Split('\n')[^1];
+    child.WaitForExit();
+    if (child.ExitCode != 0)
+    {
+        throw new InvalidOperationException($"{mode} {kind} exited with {child.ExitCode}: {output}");
+    }
+
+    return output;
 }
 
 static double Median(IEnumerable<double> values)
@@ -201,8 +257,8 @@ string? StringArg(string name)
 }
 
 internal readonly record struct AppendResult(
-    string Log, int Appenders, double AppendsPerSecond, double P50, double P99, double P999, double SyncsPerSecond, double CpuMicrosPerAppend)
+    string Log, int Appenders, double AppendsPerSecond, double P50, double P99, double P999, double SyncsPerSecond, double CpuMicrosPerAppend, double SysMicrosPerAppend)
 {
     public override string ToString() => string.Create(CultureInfo.InvariantCulture,
-        $"{Log,-17} {Appenders,3} appenders: {AppendsPerSecond,8:F0} appends/s, p50 {P50,7:F0} µs, p99 {P99,7:F0} µs, p99.9 {P999,7:F0} µs, {(SyncsPerSecond < 0 ? "n/a" : SyncsPerSecond.ToString("F0", CultureInfo.InvariantCulture)),6} fsyncs/s, {CpuMicrosPerAppend,6:F1} CPU µs/append");
+        $"{Log,-17} {Appenders,3} appenders: {AppendsPerSecond,8:F0} appends/s, p50 {P50,7:F0} µs, p99 {P99,7:F0} µs, p99.9 {P999,7:F0} µs, {(SyncsPerSecond < 0 ? "n/a" : SyncsPerSecond.ToString("F0", CultureInfo.InvariantCulture)),6} fsyncs/s, {CpuMicrosPerAppend,6:F1} CPU µs/append ({SysMicrosPerAppend:F1} in the kernel)");
 }

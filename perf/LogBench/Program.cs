@@ -4,7 +4,7 @@ using Platform.Ingest.Log;
 using Platform.Perf.LogBench;
 
 // Usage: dotnet run -c Release --project perf/LogBench -- [--dir /work/.logbench] [--logs ours,faster-auto,...]
-//            [--appenders 1,8,64] [--seconds 5] [--rounds 3] [--events 50] [--recovery-mb 200] [--skip-appends] [--skip-recovery]
+//            [--appenders 1,8,64] [--seconds 5] [--rounds 3] [--warmup 1] [--events 50] [--recovery-mb 200] [--skip-appends] [--skip-recovery]
 // Our write-ahead log (ingest/Log, compiled from its sources) against FasterLog, on the same disk and the same records:
 // the load generator's bodies as ingest's codec encodes them. Appends: N appenders each append a record and wait until it
 // is durable, then the next, for a fixed time; every round runs every configuration once, the logs back to back, so a
@@ -31,10 +31,11 @@ Console.WriteLine(Inv($"records: {eventsPerBatch} events each, {recordBytes:F0} 
 
 if (!args.Contains("--skip-appends") && !args.Contains("--fill") && !args.Contains("--recover"))
 {
-    // Warm up: JIT and tiering of both logs' paths before anything counts.
-    foreach (var log in logs)
+    // Warm up: JIT and tiering of both logs' paths before anything counts (--warmup 0 to leave it out, e.g. under strace).
+    var warmup = IntArg("--warmup", 1);
+    foreach (var log in logs.Where(_ => warmup > 0))
     {
-        await AppendRunAsync(log, 8, 1);
+        await AppendRunAsync(log, 8, warmup);
     }
 
     var results = new List<AppendResult>();

@@ -3,15 +3,16 @@ using System.Globalization;
 using Platform.Ingest.Log;
 using Platform.Perf.LogBench;
 
-// Usage: dotnet run -c Release --project perf/LogBench -- [--dir /work/.logbench] [--logs ours,faster-auto,...]
+// Usage: dotnet run -c Release --project perf/LogBench -- [--dir perf-results/logbench] [--logs ours,faster-auto,...]
 //            [--appenders 1,8,64] [--seconds 5] [--rounds 3] [--warmup 1] [--events 50] [--recovery-mb 200] [--skip-appends] [--skip-recovery]
 // Our write-ahead log (ingest/Log, compiled from its sources) against FasterLog, on the same disk and the same records:
 // the load generator's bodies as ingest's codec encodes them. Appends: N appenders each append a record and wait until it
 // is durable, then the next, for a fixed time; every round runs every configuration once, the logs back to back, so a
-// drift of the shared machine hits both. Recovery: a log with that many MB unshipped, closed, dropped from the page
-// cache, then opened and read back whole (every record decoded), as a restarted ingest's shipper would.
-// --dir must be on the disk under test (not tmpfs: an fsync there costs nothing).
-var directory = Path.GetFullPath(StringArg("--dir") ?? "/work/.logbench");
+// drift of the shared machine hits both. Recovery: a child process fills a log with that many MB and exits without
+// closing it; then, each time in a new process and from a cold page cache, the log is opened and read back whole (every
+// record decoded), as a restarted ingest's shipper would. --dir (relative to the working directory, under the ignored
+// perf-results/ by default) must be on the disk under test: on tmpfs an fsync costs nothing.
+var directory = Path.GetFullPath(StringArg("--dir") ?? "perf-results/logbench");
 var logs = (StringArg("--logs") ?? string.Join(',', BenchLogs.All)).Split(',');
 var appenderCounts = (StringArg("--appenders") ?? "1,8,64").Split(',').Select(a => int.Parse(a, CultureInfo.InvariantCulture)).ToArray();
 var seconds = IntArg("--seconds", 5);

@@ -273,13 +273,13 @@ internal sealed partial class LogShipper : BackgroundService
             delay = delay * 2 < _options.MaxRetryDelay ? delay * 2 : _options.MaxRetryDelay;
         }
 
-        await MarkShippedAsync(block[^1].Next);
         var now = _time.GetUtcNow().ToUnixTimeMilliseconds() * 1000;
         foreach (var record in block)
         {
             _telemetry.ShipLag.Record(Math.Max(0, now - record.AppendedAtMicros) / 1e6);
         }
 
+        await MarkShippedAsync(block[^1].Next);
         return true;
     }
 

@@ -177,6 +177,26 @@ public sealed class ClickHouseIngestTests(ClickHouseFixture fixture)
     }
 
     [Fact]
+    public async Task The_log_and_freshness_series_the_dashboard_charts_are_exposed_on_clickhouse()
+    {
+        var database = ClickHouseFixture.NewDatabase();
+        using var host = ClickHouseHosts.Create(fixture.Server, new Dictionary<string, string?> { ["Storage:ClickHouse:Database"] = database });
+        using (var response = await host.PostAsync(Request("m", 1, 5)))
+        {
+            Assert.Equal(HttpStatusCode.OK, response.StatusCode);
+        }
+
+        var exposed = await host.Client.GetStringAsync("/metrics");
+        var logSeries = Telemetry.MetricsTests.ChartedSeries().Where(Telemetry.MetricsTests.IsLogSeries).ToList();
+
+        Assert.NotEmpty(logSeries);
+        Assert.All(logSeries, series => Assert.Matches($"(?m)^{series}[{{ ]", exposed));
+        // The queryable ack above waited for the shipper: one record shipped, nothing left in the log.
+        Assert.Matches(@"(?m)^platform_ingest_ship_lag_seconds_count(\{[^}]*\})? 1\b", exposed);
+        Assert.Matches(@"(?m)^platform_ingest_log_bytes(\{[^}]*\})? 0\b", exposed);
+    }
+
+    [Fact]
     public async Task A_burst_of_concurrent_requests_with_retries_stores_exactly_the_acked_events()
     {
         var database = ClickHouseFixture.NewDatabase();

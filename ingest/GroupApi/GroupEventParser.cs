@@ -129,7 +129,7 @@ internal sealed class GroupEventParser(IOptions<GroupApiOptions> options, TimePr
             // Checked before comparing: ValueTextEquals unescapes, and throws on a lone surrogate escape.
             var nameProblem = JsonStrings.Check(ref reader);
             var field = nameProblem is null ? ClassifyField(ref reader) : SeenFields.None;
-            var name = reader;
+            var name = field == SeenFields.None ? reader : default; // For the path of a problem in an ignored member.
             reader.Read();
             if (field == SeenFields.None)
             {

@@ -23,10 +23,9 @@ builder.AddIngestTelemetry();
 builder.AddPlatformAuthentication();
 builder.AddEventStorage();
 builder.AddDedup();
-builder.AddBatchWriter();
+builder.AddWriting();
 builder.AddGroupApi();
 builder.AddQueryApi();
-builder.Services.AddHealthChecks().AddCheck<StorageHealthCheck>("storage", tags: [HealthEndpoints.ReadyTag]);
 
 var app = builder.Build();
 

@@ -1,3 +1,4 @@
+using System.Text;
 using System.Text.Json;
 
 namespace Platform.Ingest.Events;
@@ -9,8 +10,15 @@ namespace Platform.Ingest.Events;
 /// </summary>
 internal static class CanonicalJsonWriter
 {
-    public static void WriteString(ref Utf8JsonReader reader, Utf8JsonWriter writer)
+    /// <summary>Writes the string at the reader; null when written, otherwise its problem (see <see cref="JsonStrings"/>) and nothing written.</summary>
+    public static string? WriteString(ref Utf8JsonReader reader, Utf8JsonWriter writer)
     {
+        // Checked first: the writer would turn invalid UTF-8 into U+FFFD, and GetString would throw.
+        if (JsonStrings.Check(ref reader) is { } problem)
+        {
+            return problem;
+        }
+
         if (reader.ValueIsEscaped || reader.HasValueSequence)
         {
             writer.WriteStringValue(reader.GetString());
@@ -19,26 +27,56 @@ internal static class CanonicalJsonWriter
         {
             writer.WriteStringValue(reader.ValueSpan);
         }
+
+        return null;
     }
 
-    /// <summary>Writes the value at the reader minified, with object members sorted by name, so equal content hashes equally.</summary>
-    public static void WriteValue(ref Utf8JsonReader reader, Utf8JsonWriter writer)
+    /// <summary>
+    /// Writes the value at the reader minified, with object members sorted by name, so equal content hashes equally.
+    /// Null when written; otherwise the first string in it that is not valid text (the writer then holds a partial
+    /// value to be discarded) and the reader is moved past the value all the same.
+    /// </summary>
+    public static JsonStringFault? WriteValue(ref Utf8JsonReader reader, Utf8JsonWriter writer)
+    {
+        var start = reader;
+        var fault = WriteNested(ref reader, writer);
+        if (fault is not null)
+        {
+            reader = start;
+            reader.Skip();
+        }
+
+        return fault;
+    }
+
+    private static JsonStringFault? WriteNested(ref Utf8JsonReader reader, Utf8JsonWriter writer)
     {
         switch (reader.TokenType)
         {
             case JsonTokenType.StartObject when HasSortedPlainNames(reader):
                 // Already in canonical order (the usual case): written as it is read, without building a document.
+                // Its names are plain ASCII (checked by HasSortedPlainNames), so only its values need checking.
                 writer.WriteStartObject();
                 while (reader.Read() && reader.TokenType != JsonTokenType.EndObject)
                 {
-                    writer.WritePropertyName(reader.ValueSpan);
+                    var name = reader.ValueSpan;
+                    writer.WritePropertyName(name);
                     reader.Read();
-                    WriteValue(ref reader, writer);
+                    if (WriteNested(ref reader, writer) is { } fault)
+                    {
+                        return fault.Below(Encoding.UTF8.GetString(name));
+                    }
                 }
 
                 writer.WriteEndObject();
                 break;
             case JsonTokenType.StartObject:
+                // A document decodes names and strings with GetString, which throws on invalid text: check them first.
+                if (JsonStrings.CheckValue(reader) is { } documentFault)
+                {
+                    return documentFault;
+                }
+
                 using (var document = JsonDocument.ParseValue(ref reader))
                 {
                     WriteCanonical(document.RootElement, writer);
@@ -47,15 +85,25 @@ internal static class CanonicalJsonWriter
                 break;
             case JsonTokenType.StartArray:
                 writer.WriteStartArray();
+                var item = 0;
                 while (reader.Read() && reader.TokenType != JsonTokenType.EndArray)
                 {
-                    WriteValue(ref reader, writer);
+                    if (WriteNested(ref reader, writer) is { } fault)
+                    {
+                        return fault.Below(item);
+                    }
+
+                    item++;
                 }
 
                 writer.WriteEndArray();
                 break;
             case JsonTokenType.String:
-                WriteString(ref reader, writer);
+                if (WriteString(ref reader, writer) is { } problem)
+                {
+                    return new JsonStringFault(problem);
+                }
+
                 break;
             case JsonTokenType.Number:
                 writer.WriteRawValue(reader.ValueSpan, skipInputValidation: true);
@@ -70,6 +118,8 @@ internal static class CanonicalJsonWriter
                 writer.WriteNullValue();
                 break;
         }
+
+        return null;
     }
 
     /// <summary>
@@ -102,7 +152,6 @@ internal static class CanonicalJsonWriter
 
         return true;
     }
-
 
     private static void WriteCanonical(JsonElement element, Utf8JsonWriter writer)
     {

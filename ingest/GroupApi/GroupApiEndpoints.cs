@@ -42,7 +42,13 @@ internal static class GroupApiEndpoints
             return;
         }
 
-        var result = await pipeline.IngestAsync(body, tenant, receivedAt, context.RequestAborted);
+        var ack = AckPreference.Read(context.Request.Headers);
+        if (ack is not null)
+        {
+            context.Response.Headers["Preference-Applied"] = AckPreference.Format(ack.Value);
+        }
+
+        var result = await pipeline.IngestAsync(body, tenant, receivedAt, ack, context.RequestAborted);
         await WriteAsync(context, result);
     }
 
@@ -72,6 +78,10 @@ internal static class GroupApiEndpoints
             "Service Unavailable: the dedup store does not answer and nothing was stored; retry after the delay given in Retry-After",
         UnavailableReason.QueueFull =>
             "Service Unavailable: the write queue is full and nothing was stored; retry after the delay given in Retry-After",
+        UnavailableReason.LogFull =>
+            "Service Unavailable: storage is behind and the write-ahead log is full; nothing was stored, retry after the delay given in Retry-After",
+        UnavailableReason.NotYetQueryable =>
+            "Service Unavailable: the events are stored durably but not yet queryable; retry after the delay given in Retry-After and they are answered as duplicates",
         _ => "Service Unavailable: storage did not confirm the write and nothing was stored; retry after the delay given in Retry-After",
     };
 }

@@ -126,11 +126,25 @@ internal sealed class GroupEventParser(IOptions<GroupApiOptions> options, TimePr
 
         while (reader.Read() && reader.TokenType != JsonTokenType.EndObject)
         {
-            var field = ClassifyField(ref reader);
+            // Checked before comparing: ValueTextEquals unescapes, and throws on a lone surrogate escape.
+            var nameProblem = JsonStrings.Check(ref reader);
+            var field = nameProblem is null ? ClassifyField(ref reader) : SeenFields.None;
+            var name = field == SeenFields.None ? reader : default; // For the path of a problem in an ignored member.
             reader.Read();
             if (field == SeenFields.None)
             {
-                reader.Skip(); // Unknown top-level fields are ignored, as other Group API implementations do.
+                // Unknown top-level fields are ignored, as other Group API implementations do; but their text is part
+                // of the body, and a body that is not valid text is refused wherever the bad string sits.
+                if (nameProblem is not null)
+                {
+                    state.AddError(index, "", JsonStrings.NameProblem(nameProblem));
+                }
+                else if (JsonStrings.CheckValue(reader) is { } fault)
+                {
+                    state.AddError(index, name.GetString() + fault.Path, fault.Message);
+                }
+
+                reader.Skip();
                 continue;
             }
 
@@ -284,6 +298,12 @@ internal sealed class GroupEventParser(IOptions<GroupApiOptions> options, TimePr
             return null;
         }
 
+        if (JsonStrings.Check(ref reader) is { } problem)
+        {
+            state.AddError(index, field, problem);
+            return null;
+        }
+
         var value = reader.GetString()!;
         if (string.IsNullOrWhiteSpace(value))
         {
@@ -306,6 +326,12 @@ internal sealed class GroupEventParser(IOptions<GroupApiOptions> options, TimePr
         {
             state.AddError(index, "timestamp", "must be an ISO 8601 date-time string with a zone, e.g. 2023-12-14T16:07:33.571125Z");
             reader.Skip();
+            return 0;
+        }
+
+        if (JsonStrings.Check(ref reader) is { } textProblem)
+        {
+            state.AddError(index, "timestamp", textProblem);
             return 0;
         }
 
@@ -358,8 +384,15 @@ internal sealed class GroupEventParser(IOptions<GroupApiOptions> options, TimePr
         }
 
         // A look ahead on a copy of the reader: the object itself is still to be written below.
-        if (ScanContext(reader, out var groupIdValue, out var groupIdKind) == 0)
+        if (ScanContext(reader, out var groupIdValue, out var groupIdKind, out var groupIdProblem) == 0)
         {
+            reader.Skip();
+            return null;
+        }
+
+        if (groupIdProblem is not null)
+        {
+            state.AddError(index, "context.group_id", groupIdProblem);
             reader.Skip();
             return null;
         }
@@ -381,7 +414,12 @@ internal sealed class GroupEventParser(IOptions<GroupApiOptions> options, TimePr
         }
 
         var writer = state.StartValue();
-        CanonicalJsonWriter.WriteValue(ref reader, writer);
+        if (CanonicalJsonWriter.WriteValue(ref reader, writer) is { } fault)
+        {
+            state.AddError(index, "context" + fault.Path, fault.Message);
+            return null;
+        }
+
         var json = state.FinishValue();
         if (json.Length > _limits.MaxContextBytes)
         {
@@ -394,22 +432,30 @@ internal sealed class GroupEventParser(IOptions<GroupApiOptions> options, TimePr
 
     /// <summary>
     /// Counts the context object's members (on a copy of the reader) and finds its group_id: the last one, as a
-    /// document lookup would, with its token kind (null when absent) and its text when it is a string.
+    /// document lookup would, with its token kind (null when absent) and its text when it is a string (or the
+    /// problem of that text when it is not valid). Names that are not valid text are not compared; writing the
+    /// object reports them.
     /// </summary>
-    private static int ScanContext(Utf8JsonReader reader, out string? groupId, out JsonTokenType? groupIdKind)
+    private static int ScanContext(Utf8JsonReader reader, out string? groupId, out JsonTokenType? groupIdKind, out string? groupIdProblem)
     {
         groupId = null;
         groupIdKind = null;
+        groupIdProblem = null;
         var members = 0;
         while (reader.Read() && reader.TokenType != JsonTokenType.EndObject)
         {
             members++;
-            var isGroupId = reader.ValueTextEquals("group_id"u8);
+            var isGroupId = JsonStrings.Check(ref reader) is null && reader.ValueTextEquals("group_id"u8);
             reader.Read();
             if (isGroupId)
             {
                 groupIdKind = reader.TokenType;
-                groupId = reader.TokenType == JsonTokenType.String ? reader.GetString() : null;
+                groupId = null;
+                groupIdProblem = reader.TokenType == JsonTokenType.String ? JsonStrings.Check(ref reader) : null;
+                if (reader.TokenType == JsonTokenType.String && groupIdProblem is null)
+                {
+                    groupId = reader.GetString();
+                }
             }
 
             reader.Skip();

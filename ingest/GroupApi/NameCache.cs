@@ -1,6 +1,7 @@
 using System.Collections.Concurrent;
 using System.Text.Unicode;
 using System.Text.Json;
+using Platform.Ingest.Events;
 
 namespace Platform.Ingest.GroupApi;
 
@@ -33,18 +34,28 @@ internal sealed class NameCache
 
     public int Count => Volatile.Read(ref _count);
 
-    /// <summary>The property name or string value at the reader, from the cache when it is there.</summary>
-    public string Get(ref Utf8JsonReader reader)
+    /// <summary>
+    /// The property name or string value at the reader, from the cache when it is there; null when it is not valid
+    /// text, with the problem (see <see cref="JsonStrings"/>).
+    /// </summary>
+    public string? Get(ref Utf8JsonReader reader, out string? problem)
     {
+        problem = null;
         if (!reader.ValueIsEscaped && !reader.HasValueSequence && reader.ValueSpan.Length <= LongestCachedName)
         {
             Span<char> chars = stackalloc char[LongestCachedName];
-            // Invalid UTF-8 is not decoded here; GetString below reports it as the reader always does.
+            // Done means valid UTF-8 (unescaped text cannot hold U+0000), so a hit needs no further check.
             if (Utf8.ToUtf16(reader.ValueSpan, chars, out _, out var written, replaceInvalidSequences: false) == System.Buffers.OperationStatus.Done
                 && _lookup.TryGetValue(chars[..written], out var cached))
             {
                 return cached;
             }
+        }
+
+        problem = JsonStrings.Check(ref reader);
+        if (problem is not null)
+        {
+            return null;
         }
 
         var name = reader.GetString()!;

@@ -34,11 +34,18 @@ internal sealed class TraitsReader(GroupApiOptions limits)
         var count = 0;
         while (reader.Read() && reader.TokenType != JsonTokenType.EndObject)
         {
-            var key = _traitNames.Get(ref reader);
+            var key = _traitNames.Get(ref reader, out var nameProblem);
             reader.Read();
             if (++count == _limits.MaxTraitsPerEvent + 1)
             {
                 state.AddError(index, "traits", $"holds more than {_limits.MaxTraitsPerEvent} traits");
+            }
+
+            if (key is null)
+            {
+                state.AddError(index, "traits", JsonStrings.NameProblem(nameProblem!));
+                reader.Skip();
+                continue;
             }
 
             if (key.Length == 0 || Encoding.UTF8.GetByteCount(key) > _limits.MaxTraitKeyBytes)
@@ -110,7 +117,11 @@ internal sealed class TraitsReader(GroupApiOptions limits)
         var writer = state.StartValue();
         if (!isKnown)
         {
-            CanonicalJsonWriter.WriteValue(ref reader, writer);
+            if (CanonicalJsonWriter.WriteValue(ref reader, writer) is { } fault)
+            {
+                state.AddError(index, $"traits.{key}{fault.Path}", fault.Message);
+                return false;
+            }
         }
         else if (kind == TraitKind.String)
         {
@@ -121,9 +132,15 @@ internal sealed class TraitsReader(GroupApiOptions limits)
                 return false;
             }
 
+            if (CanonicalJsonWriter.WriteString(ref reader, writer) is { } problem)
+            {
+                state.AddError(index, $"traits.{key}", problem);
+                return false;
+            }
+
             if (key == KnownTraits.GroupType)
             {
-                var groupType = reader.GetString();
+                var groupType = reader.GetString(); // Checked as valid text by WriteString.
                 if (string.IsNullOrWhiteSpace(groupType))
                 {
                     state.AddError(index, "traits.group_type", "must be a non-empty string");
@@ -132,8 +149,6 @@ internal sealed class TraitsReader(GroupApiOptions limits)
 
                 state.GroupType = groupType;
             }
-
-            CanonicalJsonWriter.WriteString(ref reader, writer);
         }
         else if (kind == TraitKind.Integer)
         {
@@ -166,9 +181,10 @@ internal sealed class TraitsReader(GroupApiOptions limits)
                     reader.Skip();
                     ok = false;
                 }
-                else
+                else if (CanonicalJsonWriter.WriteString(ref reader, writer) is { } problem)
                 {
-                    CanonicalJsonWriter.WriteString(ref reader, writer);
+                    state.AddError(index, $"traits.{key}[{item}]", problem);
+                    ok = false;
                 }
 
                 item++;

@@ -3,6 +3,7 @@ using Microsoft.Extensions.Options;
 using Platform.Ingest.Dedup;
 using Platform.Ingest.Events;
 using Platform.Ingest.GroupApi;
+using Platform.Ingest.Log;
 using Platform.Ingest.Storage;
 using Platform.Ingest.Telemetry;
 using Platform.Ingest.Writing;
@@ -23,9 +24,13 @@ internal sealed partial class IngestPipeline(
     ILogger<IngestPipeline> logger)
 {
     private readonly TimeSpan _retryAfter = writerOptions.Value.RetryAfter;
+    private readonly AckMode _defaultAck = writerOptions.Value.Ack;
 
-    /// <summary>Parses a request body (taking ownership of its buffer) and stores its new events.</summary>
-    public Task<IngestResult> IngestAsync(PooledBody body, string tenant, long receivedAtMicros, CancellationToken cancellationToken)
+    /// <summary>
+    /// Parses a request body (taking ownership of its buffer) and stores its new events; <paramref name="ack"/> is what
+    /// the request asked a 200 to mean, null for the deployment's default.
+    /// </summary>
+    public Task<IngestResult> IngestAsync(PooledBody body, string tenant, long receivedAtMicros, AckMode? ack, CancellationToken cancellationToken)
     {
         ParseOutcome outcome;
         using (body)
@@ -33,11 +38,11 @@ internal sealed partial class IngestPipeline(
             outcome = parser.Parse(body.Span, tenant);
         }
 
-        return StoreAsync(outcome, tenant, receivedAtMicros, cancellationToken);
+        return StoreAsync(outcome, tenant, receivedAtMicros, ack, cancellationToken);
     }
 
     /// <summary>Stores the events of an already parsed request.</summary>
-    public async Task<IngestResult> StoreAsync(ParseOutcome outcome, string tenant, long receivedAtMicros, CancellationToken cancellationToken)
+    public async Task<IngestResult> StoreAsync(ParseOutcome outcome, string tenant, long receivedAtMicros, AckMode? ack, CancellationToken cancellationToken)
     {
         ArgumentNullException.ThrowIfNull(outcome);
         var tags = telemetry.For(tenant);
@@ -99,11 +104,26 @@ internal sealed partial class IngestPipeline(
         }
 
         var accepted = 0;
-        if (fresh.Count > 0)
+        var ackMode = ack ?? _defaultAck;
+        if (fresh.Count > 0 || ackMode == AckMode.Queryable)
         {
             try
             {
-                accepted = await writer.WriteAsync(new IngestBatch { Tenant = tenant, Events = fresh, ReceivedAtMicros = receivedAtMicros }, [.. reserved]);
+                accepted = fresh.Count > 0
+                    ? await writer.WriteAsync(new IngestBatch { Tenant = tenant, Events = fresh, ReceivedAtMicros = receivedAtMicros }, [.. reserved], ackMode)
+                    : await WaitQueryableAsync();
+            }
+            catch (LogFullException ex)
+            {
+                telemetry.Rejected(tenant, RejectReason.LogFull, events.Count);
+                LogUnavailable(logger, ex, tenant, "room in the write-ahead log");
+                return new IngestResult.Unavailable(UnavailableReason.LogFull, _retryAfter);
+            }
+            catch (NotYetQueryableException ex)
+            {
+                telemetry.Rejected(tenant, RejectReason.NotYetQueryable, events.Count);
+                LogUnavailable(logger, ex, tenant, "a queryable ack");
+                return new IngestResult.Unavailable(UnavailableReason.NotYetQueryable, _retryAfter);
             }
             catch (WriteQueueFullException ex)
             {
@@ -122,6 +142,13 @@ internal sealed partial class IngestPipeline(
         telemetry.EventsAccepted.Add(accepted, tags);
         telemetry.EventsDeduplicated.Add(events.Count - accepted, tags);
         return new IngestResult.Stored(accepted, events.Count - accepted);
+    }
+
+    /// <summary>Only duplicates, with a queryable ack asked for: their first copies may still be on their way to storage.</summary>
+    private async Task<int> WaitQueryableAsync()
+    {
+        await writer.WaitQueryableAsync();
+        return 0;
     }
 
     /// <summary>Identical events inside one request count once; the first occurrence is the one stored.</summary>

@@ -11,11 +11,20 @@ internal enum UnavailableReason
     /// <summary>The dedup store did not answer (and is configured to refuse rather than fall back on storage).</summary>
     DedupUnreachable,
 
-    /// <summary>The write path has no room: the queue (or the log) is full because storage is behind.</summary>
+    /// <summary>The write queue (embedded backend) is full because storage is behind.</summary>
     QueueFull,
 
     /// <summary>Storage (or the log) did not confirm the write.</summary>
     StorageUnavailable,
+
+    /// <summary>The write-ahead log holds as much unshipped data as it may, because storage is behind or down.</summary>
+    LogFull,
+
+    /// <summary>
+    /// The events are durable and will be queryable, but were not within the queryable-ack wait. The one 503 after
+    /// which the events are kept: a retry is answered 200 with them counted as duplicates.
+    /// </summary>
+    NotYetQueryable,
 }
 
 /// <summary>What the ingest pipeline did with one request. The endpoint maps it to the contract's answer and nothing else.</summary>

@@ -6,9 +6,10 @@ namespace Platform.Ingest.Log;
 internal static class IngestLogExtensions
 {
     /// <summary>
-    /// Binds and validates section "Log" and registers the <see cref="IngestLog"/> as a singleton. It is opened (and
-    /// recovered) while the host starts, so a damaged log stops the process before it serves traffic; the container
-    /// disposes it after the hosted services stopped, which writes and acknowledges every append still queued.
+    /// Binds and validates section "Log" and registers the <see cref="IngestLog"/> as a singleton, opened (and
+    /// recovered) when first resolved: the shipper, a hosted service, resolves it while the host starts, so a damaged
+    /// log stops the process before it serves traffic. The container disposes it after the hosted services stopped,
+    /// which writes and acknowledges every append still queued.
     /// </summary>
     public static IHostApplicationBuilder AddIngestLog(this IHostApplicationBuilder builder)
     {
@@ -26,19 +27,6 @@ internal static class IngestLogExtensions
                 services.GetService<TimeProvider>(),
                 services.GetRequiredService<ILogger<IngestLog>>());
         });
-        builder.Services.AddHostedService<IngestLogOpener>();
         return builder;
-    }
-
-    /// <summary>Resolving the log opens it: at start, not at the first request.</summary>
-    private sealed class IngestLogOpener(IServiceProvider services) : IHostedService
-    {
-        public Task StartAsync(CancellationToken cancellationToken)
-        {
-            _ = services.GetRequiredService<IngestLog>();
-            return Task.CompletedTask;
-        }
-
-        public Task StopAsync(CancellationToken cancellationToken) => Task.CompletedTask;
     }
 }

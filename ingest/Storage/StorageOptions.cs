@@ -9,6 +9,9 @@ internal sealed class StorageOptions
 
     /// <summary>The backend's name: "DuckDb" (embedded, the default) or "ClickHouse" (production). Matched case-insensitively.</summary>
     public string Backend { get; set; } = StorageBackends.DuckDb;
+
+    /// <summary>ClickHouse: requests are acked from the write-ahead log and a shipper loads storage behind them.</summary>
+    public bool UsesWriteAheadLog => string.Equals(Backend, StorageBackends.ClickHouse, StringComparison.OrdinalIgnoreCase);
 }
 
 /// <summary>The backend names <see cref="StorageOptions.Backend"/> accepts.</summary>

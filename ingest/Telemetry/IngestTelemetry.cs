@@ -16,7 +16,13 @@ internal static class RejectReason
     /// <summary>Another request was still storing one of the events (the dedup store is healthy).</summary>
     public const string EventInFlight = "event_in_flight";
 
-    public static readonly string[] All = [Invalid, QueueFull, StorageUnavailable, DedupUnavailable, EventInFlight];
+    /// <summary>The write-ahead log holds as much unshipped data as it may (Log:MaxBytes): storage is behind.</summary>
+    public const string LogFull = "log_full";
+
+    /// <summary>The events are durable in the log, but did not reach storage within the queryable-ack wait.</summary>
+    public const string NotYetQueryable = "not_yet_queryable";
+
+    public static readonly string[] All = [Invalid, QueueFull, StorageUnavailable, DedupUnavailable, EventInFlight, LogFull, NotYetQueryable];
 }
 
 /// <summary>
@@ -50,6 +56,8 @@ internal sealed class IngestTelemetry
             advice: new InstrumentAdvice<double> { HistogramBucketBoundaries = [0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10] });
         DedupDuration = Meter.CreateHistogram<double>("platform.ingest.dedup.duration", "s", "Duration of dedup reservations per request",
             advice: new InstrumentAdvice<double> { HistogramBucketBoundaries = [0.0001, 0.0005, 0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.5, 1] });
+        ShipLag = Meter.CreateHistogram<double>("platform.ingest.ship.lag", "s", "Time from a request's log append to its events being in storage (the freshness lag of queries)",
+            advice: new InstrumentAdvice<double> { HistogramBucketBoundaries = [0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2, 5, 10, 30, 60, 120, 300] });
         StorageErrors = Meter.CreateCounter<long>("platform.ingest.storage.errors", "{error}", "Failed storage inserts");
         DedupErrors = Meter.CreateCounter<long>("platform.ingest.dedup.errors", "{error}", "Dedup store operations that failed");
 
@@ -69,6 +77,9 @@ internal sealed class IngestTelemetry
     public Meter Meter { get; }
 
     public Counter<long> EventsReceived { get; }
+
+    /// <summary>Seconds from log append to stored, one value per shipped log record.</summary>
+    public Histogram<double> ShipLag { get; }
 
     public Counter<long> EventsAccepted { get; }
 

@@ -49,7 +49,8 @@ internal sealed partial class BatchWriter : BackgroundService, IEventWriter
     public long QueuedEvents => Interlocked.Read(ref _queuedEvents);
 
     /// <inheritdoc />
-    public async Task<int> WriteAsync(IngestBatch batch, UInt128[] reservedKeys)
+    /// <remarks>Every answer is queryable: the request waits for its own insert, whatever <paramref name="ack"/> asks.</remarks>
+    public async Task<int> WriteAsync(IngestBatch batch, UInt128[] reservedKeys, AckMode ack)
     {
         var count = batch.Events.Count;
         // The request's span, so the insert's span can link back to every request it carried.
@@ -64,6 +65,10 @@ internal sealed partial class BatchWriter : BackgroundService, IEventWriter
 
         return await pending.Completion.Task;
     }
+
+    /// <inheritdoc />
+    /// <remarks>A reservation is committed only after its insert, so every duplicate found is already queryable.</remarks>
+    public Task WaitQueryableAsync() => Task.CompletedTask;
 
     protected override async Task ExecuteAsync(CancellationToken stoppingToken)
     {

@@ -9,10 +9,18 @@ namespace Platform.Ingest.Writing;
 internal interface IEventWriter
 {
     /// <summary>
-    /// Completes when the batch is durable, with how many of its events storage added (all of them when the backend
-    /// cannot tell). Throws <see cref="WriteQueueFullException"/> at once when there is no room, and
-    /// <see cref="StorageUnavailableException"/> when the events could not be made durable; in both cases nothing of the
-    /// batch is stored and its reservations are released.
+    /// Completes when the batch is durable (and, with <see cref="AckMode.Queryable"/>, in storage), with how many of its
+    /// events storage added (all of them when the backend cannot tell). Throws <see cref="WriteQueueFullException"/> or
+    /// <see cref="Log.LogFullException"/> at once when there is no room, and <see cref="StorageUnavailableException"/>
+    /// when the events could not be made durable; in these cases nothing of the batch is stored and its reservations
+    /// are released. Throws <see cref="NotYetQueryableException"/> when the batch is durable (its reservations
+    /// committed) but a queryable ack could not be given in time.
     /// </summary>
-    Task<int> WriteAsync(IngestBatch batch, UInt128[] reservedKeys);
+    Task<int> WriteAsync(IngestBatch batch, UInt128[] reservedKeys, AckMode ack);
+
+    /// <summary>
+    /// Completes when every event durable so far is also queryable; for a request of duplicates only that asked for a
+    /// queryable ack. Throws <see cref="NotYetQueryableException"/> when that takes too long.
+    /// </summary>
+    Task WaitQueryableAsync();
 }

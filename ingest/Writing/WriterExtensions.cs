@@ -1,15 +1,57 @@
+using Microsoft.Extensions.Options;
+using Platform.Ingest.Log;
+using Platform.Ingest.Shipping;
+using Platform.Ingest.Storage;
+using Platform.ServiceDefaults.Health;
 using Platform.ServiceDefaults.Hosting;
 
 namespace Platform.Ingest.Writing;
 
 internal static class WriterExtensions
 {
-    public static IHostApplicationBuilder AddBatchWriter(this IHostApplicationBuilder builder)
+    /// <summary>
+    /// The write path behind the ingest pipeline, chosen by the storage backend:
+    /// <list type="bullet">
+    /// <item>ClickHouse: the write-ahead log (a 200 once the events are fsynced there), the shipper that loads it into
+    /// ClickHouse in big blocks, readiness from the log's room, and a shutdown long enough to drain the log.</item>
+    /// <item>Embedded DuckDB: the group-commit writer; each request waits for its own insert (no log: the database
+    /// file is as local as a log would be).</item>
+    /// </list>
+    /// </summary>
+    public static IHostApplicationBuilder AddWriting(this IHostApplicationBuilder builder)
     {
+        ArgumentNullException.ThrowIfNull(builder);
         builder.AddSectionOptions<WriterOptions>(WriterOptions.Section);
-        builder.Services.AddSingleton<BatchWriter>();
-        builder.Services.AddSingleton<IEventWriter>(static services => services.GetRequiredService<BatchWriter>());
-        builder.Services.AddHostedService(static services => services.GetRequiredService<BatchWriter>());
+        builder.AddIngestLog();
+        builder.AddSectionOptions<ShipperOptions>(ShipperOptions.Section);
+        var services = builder.Services;
+        services.AddSingleton<BatchWriter>();
+        services.AddSingleton<LogShipper>();
+        services.AddSingleton<LogWriter>();
+        // Chosen when the container is built, from the bound options, so every configuration source counts (tests
+        // and hosts add theirs after Program registered its services). Only the chosen path is resolved: the log is
+        // neither opened nor created for the embedded backend.
+        services.AddSingleton<IEventWriter>(static provider => UsesLog(provider)
+            ? provider.GetRequiredService<LogWriter>()
+            : provider.GetRequiredService<BatchWriter>());
+        services.AddSingleton<IHostedService>(static provider => UsesLog(provider)
+            ? provider.GetRequiredService<LogShipper>()
+            : provider.GetRequiredService<BatchWriter>());
+        // The stop waits for the drain; the host must not cut it short.
+        services.AddOptions<HostOptions>().Configure<IOptions<ShipperOptions>>(static (host, shipper) =>
+        {
+            var needed = shipper.Value.DrainTimeout + TimeSpan.FromSeconds(10);
+            if (host.ShutdownTimeout < needed)
+            {
+                host.ShutdownTimeout = needed;
+            }
+        });
+        services.AddHealthChecks()
+            .AddCheck<StorageHealthCheck>("storage", tags: [HealthEndpoints.ReadyTag])
+            .AddCheck<LogHealthCheck>("log", tags: [HealthEndpoints.ReadyTag]);
         return builder;
     }
+
+    private static bool UsesLog(IServiceProvider provider) =>
+        provider.GetRequiredService<IOptions<StorageOptions>>().Value.UsesWriteAheadLog;
 }

@@ -2,7 +2,11 @@ using System.ComponentModel.DataAnnotations;
 
 namespace Platform.Ingest.Writing;
 
-/// <summary>Section "Writer": the group commit that turns many requests into few large inserts.</summary>
+/// <summary>
+/// Section "Writer": what a 200 waits for, and (embedded DuckDB, where requests wait for their own insert) the group
+/// commit that turns many requests into few large inserts. With ClickHouse the write-ahead log does the group commit
+/// (section "Log") and the shipper sizes the inserts (section "Shipper").
+/// </summary>
 internal sealed class WriterOptions
 {
     public const string Section = "Writer";
@@ -25,6 +29,17 @@ internal sealed class WriterOptions
     /// <summary>An insert taking longer than this is abandoned and its requests answered 503.</summary>
     [Range(typeof(TimeSpan), "00:00:01", "00:10:00")]
     public TimeSpan InsertTimeout { get; set; } = TimeSpan.FromSeconds(30);
+
+    /// <summary>
+    /// What a 200 means when the request does not say (<c>Prefer: ack=durable</c> or <c>ack=queryable</c>): Durable
+    /// (fsynced in the write-ahead log, queryable within the shipping delay) or Queryable (in storage). The embedded
+    /// DuckDB backend always answers queryable.
+    /// </summary>
+    public AckMode Ack { get; set; } = AckMode.Durable;
+
+    /// <summary>How long a queryable ack waits for the shipper before answering 503 (the events stay durable; a retry is answered as duplicates).</summary>
+    [Range(typeof(TimeSpan), "00:00:00.100", "00:10:00")]
+    public TimeSpan QueryableWait { get; set; } = TimeSpan.FromSeconds(10);
 
     /// <summary>The Retry-After given with a 503.</summary>
     [Range(typeof(TimeSpan), "00:00:01", "00:10:00")]

@@ -122,7 +122,7 @@ auth=(--Auth:Issuer=platform-dev --Auth:PublicKeyFiles:0="$keys/dev.pem")
 
 (cd "$ingest_dir" && exec dotnet "$ingest_dll" --urls "http://127.0.0.1:$ingest_port" "${auth[@]}" \
   --Storage:Backend=ClickHouse --Storage:ClickHouse:ConnectionString="Host=127.0.0.1;Port=$ch_http;Username=default;Password=" \
-  --Dedup:Backend=Redis --Dedup:Redis:ConnectionString="127.0.0.1:$redis_port" >"$work/ingest.log" 2>&1) &
+  --Dedup:Backend=Redis --Dedup:Redis:ConnectionString="127.0.0.1:$redis_port" --Log:Directory="$work/ingest-log" >"$work/ingest.log" 2>&1) &
 pids+=($!); pid_of[ingest]=$!
 
 # Per-tenant limits far above what two cores can send, so no request of the benchmark is rate limited (429s would show

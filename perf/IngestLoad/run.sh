@@ -31,7 +31,7 @@ XML
 XML
   (cd "$work/ch" && exec clickhouse-server --config-file="$work/ch/config.xml" >"$work/ch.log" 2>&1) & pids+=($!)
   until curl -sf "http://127.0.0.1:$ch_http/?query=SELECT%201" >/dev/null; do sleep 0.2; done
-  settings+=(--Storage:Backend=ClickHouse --Storage:ClickHouse:ConnectionString="Host=127.0.0.1;Port=$ch_http;Username=default;Password=")
+  settings+=(--Storage:Backend=ClickHouse --Storage:ClickHouse:ConnectionString="Host=127.0.0.1;Port=$ch_http;Username=default;Password=" --Log:Directory="$work/ingest-log")
 fi
 if [ "$dedup" = redis ]; then
   redis_port=$(free_port)

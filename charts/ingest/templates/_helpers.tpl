@@ -58,9 +58,79 @@ app.kubernetes.io/instance: {{ .Release.Name }}
 /etc/platform/jwt-keys
 {{- end }}
 
-{{/* Where DuckDB keeps its file (an emptyDir or a PersistentVolumeClaim). */}}
+{{/*
+The data volume's mount: DuckDB's file with storage.backend DuckDb, the write-ahead log (in "log" below it) with
+ClickHouse. The image declares the same path as a VOLUME owned by the app user.
+*/}}
 {{- define "ingest.dataPath" -}}
 /var/lib/platform/ingest
+{{- end }}
+
+{{/* Log:Directory: a directory below the mount, so the filesystem's own entries (lost+found) stay out of the log's. */}}
+{{- define "ingest.logPath" -}}
+{{- printf "%s/log" (include "ingest.dataPath" .) }}
+{{- end }}
+
+{{/* True when the StatefulSet asks for a claim per pod (volumeClaimTemplates) for the data volume. */}}
+{{- define "ingest.claimPerPod" -}}
+{{- if not (include "ingest.embedded" .) }}true
+{{- else if and .Values.storage.duckdb.persistence.enabled (not .Values.storage.duckdb.persistence.existingClaim) }}true
+{{- end }}
+{{- end }}
+
+{{/* log.persistence.size in bytes (whole Mi, Gi or Ti, as the schema demands). */}}
+{{- define "ingest.logVolumeBytes" -}}
+{{- $size := .Values.log.persistence.size | toString }}
+{{- $unit := regexFind "[MGT]i$" $size }}
+{{- if not $unit }}
+{{- fail (printf "log.persistence.size must be a whole number of Mi, Gi or Ti (e.g. 10Gi), not %q" $size) }}
+{{- end }}
+{{- $units := dict "Mi" 1048576 "Gi" 1073741824 "Ti" 1099511627776 }}
+{{- mul (trimSuffix $unit $size | int64) (get $units $unit) }}
+{{- end }}
+
+{{/*
+Log:MaxBytes: log.maxBytesPercent of the volume. The rest must hold what the log keeps beyond its unshipped bytes
+(the shipped part of the oldest segment, deleted only whole, and the segment being rolled: two segments) plus 8% of
+the volume for the filesystem (ext4 keeps 5% for root, which the non-root app cannot use, and its journal).
+*/}}
+{{- define "ingest.logMaxBytes" -}}
+{{- $volume := include "ingest.logVolumeBytes" . | int64 }}
+{{- $maxBytes := div (mul $volume (int64 .Values.log.maxBytesPercent)) 100 }}
+{{- $segment := int64 .Values.log.segmentBytes }}
+{{- $needed := add $maxBytes (mul 2 $segment) (div (mul $volume 8) 100) }}
+{{- if gt $needed $volume }}
+{{- fail (printf "log.persistence.size %s is too small for log.maxBytesPercent %d and log.segmentBytes %d: Log:MaxBytes (%d bytes) + two segments + 8%% filesystem reserve need %d bytes; grow the volume or lower the percentage" (toString .Values.log.persistence.size) (int64 .Values.log.maxBytesPercent) $segment $maxBytes $needed) }}
+{{- end }}
+{{- if lt $maxBytes $segment }}
+{{- fail (printf "Log:MaxBytes (%d bytes, log.maxBytesPercent of log.persistence.size) must be at least log.segmentBytes (%d)" $maxBytes $segment) }}
+{{- end }}
+{{- if gt $maxBytes 1099511627776 }}
+{{- fail (printf "Log:MaxBytes (%d bytes) may not exceed 1 TiB: lower log.maxBytesPercent" $maxBytes) }}
+{{- end }}
+{{- $maxBytes }}
+{{- end }}
+
+{{/*
+The read rate the startup probe's budget assumes for a pod's recovery, which checks every unshipped record before
+the pod serves: 50 MiB/s, below what SSD-backed cloud volumes sustain.
+*/}}
+{{- define "ingest.logRecoveryBytesPerSecond" -}}
+52428800
+{{- end }}
+
+{{/* Shipper:DrainTimeout as a .NET TimeSpan (hh:mm:ss); the schema keeps it under an hour. */}}
+{{- define "ingest.drainTimeout" -}}
+{{- $s := int64 .Values.shipper.drainTimeoutSeconds }}
+{{- printf "%02d:%02d:%02d" (div $s 3600) (mod (div $s 60) 60) (mod $s 60) }}
+{{- end }}
+
+{{/*
+The pod's grace period: the drain, the 10 s the host allows beyond it (its shutdown timeout is DrainTimeout + 10 s),
+and 20 s more for the kubelet's SIGTERM delivery and the process's exit, so the kubelet never SIGKILLs a draining pod.
+*/}}
+{{- define "ingest.terminationGracePeriodSeconds" -}}
+{{- add (int64 .Values.shipper.drainTimeoutSeconds) 30 }}
 {{- end }}
 
 {{- define "ingest.headlessName" -}}

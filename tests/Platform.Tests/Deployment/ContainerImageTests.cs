@@ -92,6 +92,7 @@ public sealed class ContainerImageTests
         var file = Dockerfile.Load(Repository.PathOf("Dockerfile.ingest"));
         var environment = string.Join(' ', file.Final.Instructions.Where(i => i.Keyword == "ENV").Select(i => i.Arguments));
         Assert.Contains("Storage__DuckDb__DataDirectory=/var/lib/platform/ingest", environment, StringComparison.Ordinal);
+        Assert.Contains("Log__Directory=/var/lib/platform/ingest/log", environment, StringComparison.Ordinal);
         Assert.Contains(file.Final.Instructions, i => i.Keyword == "VOLUME" && i.Arguments.Contains("/var/lib/platform/ingest", StringComparison.Ordinal));
     }
 

@@ -10,7 +10,7 @@ public sealed class NameCacheTests
     {
         var reader = new Utf8JsonReader(Encoding.UTF8.GetBytes(jsonString));
         reader.Read();
-        return cache.Get(ref reader);
+        return cache.Get(ref reader, out _)!;
     }
 
     [Fact]

@@ -16,7 +16,7 @@ public sealed class IngestPipelineTests
 {
     private static Task<IngestResult> IngestAsync(IngestHost host, string json, string tenant = "acme") =>
         host.Services.GetRequiredService<IngestPipeline>()
-            .IngestAsync(PooledBody.FromArray(Encoding.UTF8.GetBytes(json)), tenant, DateTimeOffset.UtcNow.ToUnixTimeMilliseconds() * 1000, default);
+            .IngestAsync(PooledBody.FromArray(Encoding.UTF8.GetBytes(json)), tenant, DateTimeOffset.UtcNow.ToUnixTimeMilliseconds() * 1000, ack: null, default);
 
     [Fact]
     public async Task New_events_are_stored_and_counted_and_repeats_inside_the_request_count_as_duplicates()

@@ -37,6 +37,7 @@ internal sealed class IngestHost : WebApplicationFactory<Program>
             ["Auth:Audiences:0"] = Audience,
             ["Auth:PublicKeyFiles:0"] = Path.Combine(KeyDirectory, DevelopmentKeys.PublicKeyFileName),
             ["Storage:DuckDb:DataDirectory"] = Path.Combine(_root, "data"),
+            ["Log:Directory"] = Path.Combine(_root, "log"),
         };
         foreach (var (key, value) in settings ?? new Dictionary<string, string?>())
         {

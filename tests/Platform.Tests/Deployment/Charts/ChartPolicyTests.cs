@@ -14,9 +14,7 @@ public sealed class ChartPolicyTests
     {
         var objects = await ChartRenderer.RenderAsync(chart, ValueSets.PathOf(chart, valueSet));
 
-        var pods = objects.OfType<V1Deployment>().Select(d => d.Spec.Template.Spec)
-            .Concat(objects.OfType<V1Pod>().Select(p => p.Spec))
-            .ToList();
+        var pods = objects.OfType<V1Pod>().Select(p => p.Spec).Prepend(Workload.Of(objects).Pod).ToList();
         Assert.NotEmpty(pods);
         foreach (var pod in pods)
         {
@@ -43,7 +41,7 @@ public sealed class ChartPolicyTests
     {
         var objects = await ChartRenderer.RenderAsync(chart, ValueSets.PathOf(chart, valueSet));
 
-        var pod = objects.OfType<V1Deployment>().Single().Spec.Template.Spec;
+        var pod = Workload.Of(objects).Pod;
         var container = Assert.Single(pod.Containers);
         Assert.Equal("/healthz/live", container.LivenessProbe?.HttpGet?.Path);
         Assert.Equal("/healthz/ready", container.ReadinessProbe?.HttpGet?.Path);
@@ -65,9 +63,9 @@ public sealed class ChartPolicyTests
     {
         var objects = await ChartRenderer.RenderAsync(chart, ValueSets.PathOf(chart, valueSet));
 
-        var deployment = objects.OfType<V1Deployment>().Single();
-        var podLabels = deployment.Spec.Template.Metadata.Labels;
-        AssertSelects(deployment.Spec.Selector.MatchLabels, podLabels, "Deployment selector");
+        var workload = Workload.Of(objects);
+        var podLabels = workload.Template.Metadata.Labels;
+        AssertSelects(workload.Selector.MatchLabels, podLabels, $"{workload.Kind} selector");
         foreach (var service in objects.OfType<V1Service>())
         {
             AssertSelects(service.Spec.Selector, podLabels, $"Service {service.Metadata.Name}");
@@ -91,10 +89,12 @@ public sealed class ChartPolicyTests
 
         foreach (var hpa in objects.OfType<V2HorizontalPodAutoscaler>())
         {
-            Assert.Equal(deployment.Metadata.Name, hpa.Spec.ScaleTargetRef.Name);
+            Assert.Equal(workload.Kind, hpa.Spec.ScaleTargetRef.Kind);
+            Assert.Equal("apps/v1", hpa.Spec.ScaleTargetRef.ApiVersion);
+            Assert.Equal(workload.Metadata.Name, hpa.Spec.ScaleTargetRef.Name);
         }
 
-        Assert.Equal(deployment.Spec.Template.Spec.ServiceAccountName, objects.OfType<V1ServiceAccount>().Single().Metadata.Name);
+        Assert.Equal(workload.Pod.ServiceAccountName, objects.OfType<V1ServiceAccount>().Single().Metadata.Name);
         Assert.False(objects.OfType<V1ServiceAccount>().Single().AutomountServiceAccountToken ?? true);
     }
 
@@ -106,17 +106,17 @@ public sealed class ChartPolicyTests
         var objects = await ChartRenderer.RenderAsync(chart, ValueSets.PathOf(chart, valueSet));
 
         var autoscaling = values["autoscaling"]!["enabled"]!.GetValue<bool>();
-        var deployment = objects.OfType<V1Deployment>().Single();
+        var workload = Workload.Of(objects);
         var hpa = objects.OfType<V2HorizontalPodAutoscaler>().ToList();
         if (autoscaling)
         {
             Assert.Single(hpa);
-            Assert.Null(deployment.Spec.Replicas);
+            Assert.Null(workload.Replicas);
         }
         else
         {
             Assert.Empty(hpa);
-            Assert.Equal((int)values["replicaCount"]!.GetValue<long>(), deployment.Spec.Replicas);
+            Assert.Equal((int)values["replicaCount"]!.GetValue<long>(), workload.Replicas);
         }
     }
 
@@ -169,6 +169,18 @@ public sealed class ChartPolicyTests
         Assert.Equal("http", Assert.Single(rule.Ports).Port.Value);
     }
 
+    [Theory]
+    [MemberData(nameof(ValueSets.All), MemberType = typeof(ValueSets))]
+    public async Task The_service_monitor_selects_one_service_so_each_pod_is_scraped_once(string chart, string valueSet)
+    {
+        var objects = await ChartRenderer.RenderAsync(chart, ValueSets.PathOf(chart, valueSet));
+
+        foreach (var monitor in objects.OfType<ServiceMonitor>())
+        {
+            Assert.Single(objects.OfType<V1Service>(), s => Selects(monitor.Spec.Selector, s.Metadata.Labels));
+        }
+    }
+
     [Fact]
     public async Task The_gateway_pods_carry_the_labels_the_ingest_policy_admits()
     {
@@ -176,8 +188,24 @@ public sealed class ChartPolicyTests
         var ingest = await ChartRenderer.RenderAsync("ingest", ValueSets.PathOf("ingest", "production-values.yaml"));
 
         var admitted = ingest.OfType<V1NetworkPolicy>().Single().Spec.Ingress.Single().FromProperty.Single().PodSelector.MatchLabels;
-        var gatewayPodLabels = gateway.OfType<V1Deployment>().Single().Spec.Template.Metadata.Labels;
+        var gatewayPodLabels = Workload.Of(gateway).Template.Metadata.Labels;
         AssertSelects(admitted, gatewayPodLabels, "ingest NetworkPolicy peer");
+    }
+
+    /// <summary>A label selector as the API server evaluates it: every matchLabels pair and every matchExpression.</summary>
+    private static bool Selects(V1LabelSelector selector, IDictionary<string, string>? labels)
+    {
+        labels ??= new Dictionary<string, string>();
+        var byLabels = (selector.MatchLabels ?? new Dictionary<string, string>()).All(p => labels.TryGetValue(p.Key, out var v) && v == p.Value);
+        var byExpressions = (selector.MatchExpressions ?? []).All(e => e.OperatorProperty switch
+        {
+            "In" => labels.TryGetValue(e.Key, out var v) && e.Values.Contains(v),
+            "NotIn" => !labels.TryGetValue(e.Key, out var v) || !e.Values.Contains(v),
+            "Exists" => labels.ContainsKey(e.Key),
+            "DoesNotExist" => !labels.ContainsKey(e.Key),
+            _ => throw new InvalidOperationException($"unknown selector operator {e.OperatorProperty}"),
+        });
+        return byLabels && byExpressions;
     }
 
     private static void AssertSelects(IDictionary<string, string>? selector, IDictionary<string, string> labels, string what)

@@ -23,6 +23,7 @@ internal static class ChartRenderer
         ["v1/Pod"] = typeof(V1Pod),
         ["v1/PersistentVolumeClaim"] = typeof(V1PersistentVolumeClaim),
         ["apps/v1/Deployment"] = typeof(V1Deployment),
+        ["apps/v1/StatefulSet"] = typeof(V1StatefulSet),
         ["autoscaling/v2/HorizontalPodAutoscaler"] = typeof(V2HorizontalPodAutoscaler),
         ["policy/v1/PodDisruptionBudget"] = typeof(V1PodDisruptionBudget),
         ["networking.k8s.io/v1/NetworkPolicy"] = typeof(V1NetworkPolicy),

@@ -12,7 +12,7 @@ public sealed class ChartRenderingTests
     {
         var objects = await ChartRenderer.RenderAsync(chart, ValueSets.PathOf(chart, valueSet));
 
-        Assert.Contains(objects, o => o is V1Deployment);
+        Workload.Of(objects);
         Assert.All(objects.Cast<k8s.IKubernetesObject<V1ObjectMeta>>(), o =>
         {
             Assert.False(string.IsNullOrEmpty(o.Metadata.Name));
@@ -112,7 +112,7 @@ public sealed class ChartRenderingTests
         var settings = Settings(objects);
         Assert.Equal("ClickHouse", settings["Storage"]!["Backend"]!.GetValue<string>());
         Assert.Equal("Redis", settings["Dedup"]!["Backend"]!.GetValue<string>());
-        var container = objects.OfType<V1Deployment>().Single().Spec.Template.Spec.Containers.Single();
+        var container = Workload.Of(objects).Container;
         Assert.Equal("platform-clickhouse", container.Env.Single(e => e.Name == "Storage__ClickHouse__ConnectionString").ValueFrom.SecretKeyRef.Name);
         Assert.Equal("platform-redis", container.Env.Single(e => e.Name == "Dedup__Redis__ConnectionString").ValueFrom.SecretKeyRef.Name);
     }
@@ -124,7 +124,7 @@ public sealed class ChartRenderingTests
         var objects = await ChartRenderer.RenderAsync(chart, ValueSets.PathOf(chart, valueSet));
 
         Assert.DoesNotContain(objects, o => o is V1Secret);
-        var env = objects.OfType<V1Deployment>().Single().Spec.Template.Spec.Containers.SelectMany(c => c.Env ?? []);
+        var env = Workload.Of(objects).Pod.Containers.SelectMany(c => c.Env ?? []);
         Assert.All(env.Where(e => e.Name.EndsWith("ConnectionString", StringComparison.Ordinal)), e => Assert.NotNull(e.ValueFrom?.SecretKeyRef));
         Assert.DoesNotContain("ConnectionString", Settings(objects).ToJsonString(), StringComparison.Ordinal);
     }
@@ -138,7 +138,7 @@ public sealed class ChartRenderingTests
         var after = await ChartRenderer.RenderAsync(chart, ValueSets.PathOf(chart, "default-values.yaml"), changed.Path);
 
         static string Checksum(IEnumerable<object> objects) =>
-            objects.OfType<V1Deployment>().Single().Spec.Template.Metadata.Annotations["checksum/config"];
+            Workload.Of(objects).Template.Metadata.Annotations["checksum/config"];
 
         Assert.Matches("^[0-9a-f]{64}$", Checksum(before));
         Assert.NotEqual(Checksum(before), Checksum(after));

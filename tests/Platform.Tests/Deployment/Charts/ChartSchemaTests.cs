@@ -69,6 +69,57 @@ public sealed class ChartSchemaTests
         Assert.False(Evaluate("ingest", values).IsValid);
     }
 
+    [Theory]
+    [InlineData("log", "persistence", "size", "\"10GB\"")]
+    [InlineData("log", "persistence", "size", "\"1.5Gi\"")]
+    [InlineData("log", "persistence", "size", "10737418240")]
+    [InlineData("log", "persistence", "whenScaled", "\"Keep\"")]
+    [InlineData("log", null, "maxBytesPercent", "95")]
+    [InlineData("log", null, "maxBytesPercent", "0")]
+    [InlineData("log", null, "segmentBytes", "1024")]
+    [InlineData("shipper", null, "drainTimeoutSeconds", "0")]
+    [InlineData("shipper", null, "drainTimeoutSeconds", "3600")]
+    [InlineData("shipper", null, "drainTimeoutSeconds", "\"00:01:00\"")]
+    public void Ingest_refuses_log_and_drain_values_it_cannot_size_the_volume_or_the_grace_period_from(string section, string? child, string key, string json)
+    {
+        var values = ValuesYaml.Merged(ChartRenderer.ChartDirectory("ingest"));
+        var target = child is null ? values[section]!.AsObject() : values[section]![child]!.AsObject();
+        target[key] = JsonNode.Parse(json);
+
+        Assert.False(Evaluate("ingest", values).IsValid, $"{section}.{child}.{key}: {json} should be refused");
+    }
+
+    [Theory]
+    [InlineData("Log", "Directory", "\"data/log\"")]
+    [InlineData("Log", "MaxBytes", "1073741824")]
+    [InlineData("Log", "SegmentBytes", "1048576")]
+    [InlineData("Shipper", "DrainTimeout", "\"00:10:00\"")]
+    public void Ingest_refuses_log_settings_that_belong_to_log_and_shipper_values(string section, string key, string json)
+    {
+        var values = ValuesYaml.Merged(ChartRenderer.ChartDirectory("ingest"));
+        values["settings"] = new JsonObject { [section] = new JsonObject { [key] = JsonNode.Parse(json) } };
+
+        Assert.False(Evaluate("ingest", values).IsValid);
+    }
+
+    [Fact]
+    public void Ingest_accepts_other_log_and_shipper_settings()
+    {
+        var values = ValuesYaml.Merged(ChartRenderer.ChartDirectory("ingest"));
+        values["settings"] = JsonNode.Parse("""{"Shipper": {"MaxBlockEvents": 100000, "MaxBlockAge": "00:00:02"}, "Writer": {"Ack": "Queryable"}}""");
+
+        AssertValid("ingest", values);
+    }
+
+    [Fact]
+    public void Ingest_refuses_a_pod_security_context_without_the_fsGroup_that_makes_its_volume_writable()
+    {
+        var values = ValuesYaml.Merged(ChartRenderer.ChartDirectory("ingest"));
+        values["podSecurityContext"]!.AsObject().Remove("fsGroup");
+
+        Assert.False(Evaluate("ingest", values).IsValid);
+    }
+
     private static void AssertValid(string chart, JsonObject values)
     {
         var result = Evaluate(chart, values);

@@ -5,15 +5,15 @@ using Platform.Tests.Integration;
 
 namespace Platform.Tests.Storage.ClickHouse;
 
-/// <summary>Ingest over HTTP on ClickHouse: outages answer 503 and lose nothing acked; bursts with retries store each event once.</summary>
+/// <summary>Ingest over HTTP on ClickHouse: outages are absorbed by the write-ahead log and lose nothing acked; bursts with retries store each event once.</summary>
 [Collection(ClickHouseServerGroup.Name)]
 public sealed class ClickHouseIngestTests(ClickHouseFixture fixture)
 {
-    private static string Request(string prefix, int index, int events) =>
+    internal static string Request(string prefix, int index, int events) =>
         "[" + string.Join(",", Enumerable.Range(0, events).Select(i =>
             $$$"""{"group_id":"g{{{(index + i) % 7}}}","user_id":"u{{{index}}}-{{{i}}}","timestamp":"2024-05-01T12:00:{{{i % 60:00}}}Z","message_id":"{{{prefix}}}-{{{index}}}-{{{i}}}","traits":{"group_type":"Account","seq":{{{index}}}}}""")) + "]";
 
-    private static async Task<HashSet<string>> StoredMessageIdsAsync(ClickHouseServer server, string database)
+    internal static async Task<HashSet<string>> StoredMessageIdsAsync(ClickHouseServer server, string database)
     {
         using var http = new HttpClient();
         using var content = new StringContent($"SELECT DISTINCT message_id AS m FROM {database}.events FORMAT JSONEachRow");
@@ -25,8 +25,24 @@ public sealed class ClickHouseIngestTests(ClickHouseFixture fixture)
             .ToHashSet(StringComparer.Ordinal);
     }
 
+    /// <summary>Polls (bounded) until storage holds every one of <paramref name="expected"/>; returns what it holds then.</summary>
+    internal static async Task<HashSet<string>> WaitForStoredAsync(ClickHouseServer server, string database, IReadOnlyCollection<string> expected, TimeSpan within)
+    {
+        var deadline = DateTime.UtcNow + within;
+        while (true)
+        {
+            var stored = await StoredMessageIdsAsync(server, database);
+            if (expected.All(stored.Contains) || DateTime.UtcNow > deadline)
+            {
+                return stored;
+            }
+
+            await Task.Delay(100);
+        }
+    }
+
     [Fact]
-    public async Task While_clickhouse_is_down_requests_get_503_with_retry_after_and_ingest_resumes_when_it_returns()
+    public async Task While_clickhouse_is_down_requests_are_acked_from_the_log_readiness_stays_up_and_everything_ships_once_when_it_returns()
     {
         using var server = await ClickHouseServer.StartAsync();
         var database = ClickHouseFixture.NewDatabase();
@@ -34,60 +50,150 @@ public sealed class ClickHouseIngestTests(ClickHouseFixture fixture)
         {
             ["Storage:ClickHouse:Database"] = database,
             ["Storage:ClickHouse:Timeout"] = "00:00:02",
-            ["Writer:InsertTimeout"] = "00:00:03",
+            ["Writer:Ack"] = "Durable",
+            ["Shipper:MaxBlockAge"] = "00:00:00.100",
+            ["Shipper:InsertTimeout"] = "00:00:02",
+            ["Shipper:MaxRetryDelay"] = "00:00:00.500",
         });
         var acked = new ConcurrentBag<string>();
-        var statuses = new ConcurrentBag<HttpStatusCode>();
         var index = 0;
 
         async Task SendAsync()
         {
             var n = Interlocked.Increment(ref index);
             using var response = await host.PostAsync(Request("o", n, 10));
-            statuses.Add(response.StatusCode);
-            if (response.StatusCode == HttpStatusCode.OK)
+            Assert.Equal(HttpStatusCode.OK, response.StatusCode);
+            foreach (var i in Enumerable.Range(0, 10))
             {
-                foreach (var i in Enumerable.Range(0, 10))
-                {
-                    acked.Add($"o-{n}-{i}");
-                }
-            }
-            else
-            {
-                Assert.Equal(HttpStatusCode.ServiceUnavailable, response.StatusCode);
-                Assert.NotNull(response.Headers.RetryAfter);
+                acked.Add($"o-{n}-{i}");
             }
         }
 
         await Task.WhenAll(Enumerable.Range(0, 8).Select(_ => SendAsync()));
         server.Stop();
+        // The outage is invisible to clients: every request is durable in the log and answered 200.
         await Task.WhenAll(Enumerable.Range(0, 8).Select(_ => SendAsync()));
+        await Task.Delay(1_000);
+        await Task.WhenAll(Enumerable.Range(0, 8).Select(_ => SendAsync()));
+        using (var ready = await host.Client.GetAsync("/healthz/ready"))
+        {
+            var health = await ready.Content.ReadAsStringAsync();
+            Assert.Equal(HttpStatusCode.OK, ready.StatusCode);
+            Assert.Contains("Degraded", health, StringComparison.Ordinal);
+        }
+
+        await server.StartAgainAsync();
+        var stored = await WaitForStoredAsync(server, database, acked.ToArray(), TimeSpan.FromSeconds(60));
+        Assert.Equal(acked.ToHashSet(StringComparer.Ordinal), stored);
+        Assert.Equal(acked.Count, (await host.Store.CountAsync("acme", default)).Events);
+    }
+
+    [Fact]
+    public async Task A_queryable_ack_during_an_outage_answers_503_and_the_retry_after_it_returns_is_a_duplicate_stored_once()
+    {
+        using var server = await ClickHouseServer.StartAsync();
+        var database = ClickHouseFixture.NewDatabase();
+        using var host = ClickHouseHosts.Create(server, new Dictionary<string, string?>
+        {
+            ["Storage:ClickHouse:Database"] = database,
+            ["Storage:ClickHouse:Timeout"] = "00:00:02",
+            ["Writer:Ack"] = "Durable",
+            ["Writer:QueryableWait"] = "00:00:03",
+            ["Shipper:InsertTimeout"] = "00:00:02",
+            ["Shipper:MaxRetryDelay"] = "00:00:00.500",
+        });
+        server.Stop();
+        var body = Request("q", 1, 10);
+        void Queryable(HttpRequestMessage request) => request.Headers.Add("Prefer", "ack=queryable");
+
+        using (var refused = await host.SendAsync(body, host.Token(), Queryable))
+        {
+            Assert.Equal(HttpStatusCode.ServiceUnavailable, refused.StatusCode);
+            Assert.NotNull(refused.Headers.RetryAfter);
+            Assert.Contains("not yet queryable", await refused.Content.ReadAsStringAsync(), StringComparison.Ordinal);
+        }
+
+        await server.StartAgainAsync();
+        using var retried = await host.SendAsync(body, host.Token(), Queryable);
+        Assert.Equal(HttpStatusCode.OK, retried.StatusCode);
+        Assert.Equal("ack=queryable", retried.Headers.GetValues("Preference-Applied").Single());
+        var answer = JsonDocument.Parse(await retried.Content.ReadAsStringAsync()).RootElement;
+        Assert.Equal(0, answer.GetProperty("accepted").GetInt32());
+        Assert.Equal(10, answer.GetProperty("duplicates").GetInt32());
+        Assert.Equal(Enumerable.Range(0, 10).Select(i => $"q-1-{i}").ToHashSet(), await StoredMessageIdsAsync(server, database));
+        Assert.Equal(10, (await host.Store.CountAsync("acme", default)).Events);
+    }
+
+    [Fact]
+    public async Task A_full_log_refuses_with_503_and_retry_after_turns_unready_and_takes_the_refused_request_once_storage_caught_up()
+    {
+        using var server = await ClickHouseServer.StartAsync();
+        var database = ClickHouseFixture.NewDatabase();
+        using var host = ClickHouseHosts.Create(server, new Dictionary<string, string?>
+        {
+            ["Storage:ClickHouse:Database"] = database,
+            ["Storage:ClickHouse:Timeout"] = "00:00:02",
+            ["Writer:Ack"] = "Durable",
+            ["Log:MaxBytes"] = "1048576",
+            ["Log:SegmentBytes"] = "65536",
+            ["Shipper:MaxBlockAge"] = "00:00:00.050",
+            ["Shipper:InsertTimeout"] = "00:00:02",
+            ["Shipper:MaxRetryDelay"] = "00:00:00.500",
+        });
+        server.Stop();
+        var acked = new List<string>();
+        string? refusedBody = null;
+        for (var n = 0; n < 200 && refusedBody is null; n++)
+        {
+            var body = Request("f", n, 100);
+            using var response = await host.PostAsync(body);
+            if (response.StatusCode == HttpStatusCode.OK)
+            {
+                acked.AddRange(Enumerable.Range(0, 100).Select(i => $"f-{n}-{i}"));
+                continue;
+            }
+
+            Assert.Equal(HttpStatusCode.ServiceUnavailable, response.StatusCode);
+            Assert.NotNull(response.Headers.RetryAfter);
+            var refusal = await response.Content.ReadAsStringAsync();
+            Assert.True(refusal.Contains("write-ahead log is full", StringComparison.Ordinal), refusal);
+            refusedBody = body;
+        }
+
+        Assert.NotNull(refusedBody);
+        Assert.NotEmpty(acked);
         using (var ready = await host.Client.GetAsync("/healthz/ready"))
         {
             Assert.Equal(HttpStatusCode.ServiceUnavailable, ready.StatusCode);
         }
 
         await server.StartAgainAsync();
-        var resumed = false;
-        for (var attempt = 0; attempt < 50 && !resumed; attempt++)
+        var stored = await WaitForStoredAsync(server, database, acked, TimeSpan.FromSeconds(60));
+        Assert.Equal(acked.ToHashSet(StringComparer.Ordinal), stored);
+        // The refused request was never stored and its reservations were released: the retry is accepted whole.
+        using var retried = await host.PostAsync(refusedBody);
+        Assert.Equal(HttpStatusCode.OK, retried.StatusCode);
+        Assert.Equal(100, JsonDocument.Parse(await retried.Content.ReadAsStringAsync()).RootElement.GetProperty("accepted").GetInt32());
+    }
+
+    [Fact]
+    public async Task The_log_and_freshness_series_the_dashboard_charts_are_exposed_on_clickhouse()
+    {
+        var database = ClickHouseFixture.NewDatabase();
+        using var host = ClickHouseHosts.Create(fixture.Server, new Dictionary<string, string?> { ["Storage:ClickHouse:Database"] = database });
+        using (var response = await host.PostAsync(Request("m", 1, 5)))
         {
-            var n = Interlocked.Increment(ref index);
-            using var response = await host.PostAsync(Request("o", n, 10));
-            resumed = response.StatusCode == HttpStatusCode.OK;
-            if (resumed)
-            {
-                acked.Add($"o-{n}-0");
-            }
-            else
-            {
-                await Task.Delay(200);
-            }
+            Assert.Equal(HttpStatusCode.OK, response.StatusCode);
         }
 
-        Assert.True(resumed, "ingest did not resume after ClickHouse returned");
-        Assert.Contains(HttpStatusCode.ServiceUnavailable, statuses);
-        var stored = await StoredMessageIdsAsync(server, database);
-        Assert.DoesNotContain(acked, id => !stored.Contains(id));
+        var exposed = await host.Client.GetStringAsync("/metrics");
+        var logSeries = Telemetry.MetricsTests.ChartedSeries().Where(Telemetry.MetricsTests.IsLogSeries).ToList();
+
+        Assert.NotEmpty(logSeries);
+        Assert.All(logSeries, series => Assert.Matches($"(?m)^{series}[{{ ]", exposed));
+        // The queryable ack above waited for the shipper: one record shipped, nothing left in the log.
+        Assert.Matches(@"(?m)^platform_ingest_ship_lag_seconds_count(\{[^}]*\})? 1\b", exposed);
+        Assert.Matches(@"(?m)^platform_ingest_log_bytes(\{[^}]*\})? 0\b", exposed);
     }
 
     [Fact]

@@ -30,6 +30,8 @@ internal static class ClickHouseHosts
             ["Storage:ClickHouse:ConnectionString"] = server.ConnectionString,
             ["Storage:ClickHouse:Database"] = ClickHouseFixture.NewDatabase(),
             ["Storage:ClickHouse:Timeout"] = "00:00:05",
+            // These tests read what they just wrote: a 200 waits until the shipper has stored it.
+            ["Writer:Ack"] = "Queryable",
         };
         foreach (var (key, value) in more ?? new Dictionary<string, string?>())
         {

@@ -1,0 +1,382 @@
+using System.Diagnostics;
+using Microsoft.Extensions.Options;
+using Platform.Ingest.Log;
+using Platform.Ingest.Storage;
+using Platform.Ingest.Telemetry;
+
+namespace Platform.Ingest.Shipping;
+
+/// <summary>
+/// Loads the write-ahead log into storage in big blocks, behind the requests' acks. It reads durable records in order,
+/// gathers them into a block until the block holds <see cref="ShipperOptions.MaxBlockEvents"/> events or its oldest
+/// record has waited <see cref="ShipperOptions.MaxBlockAge"/> (or a request waiting for a queryable ack asks for it),
+/// inserts the block, and only then moves the log's checkpoint past it, which frees log space and deletes shipped
+/// segments. A failed insert is retried, with backoff, until it succeeds: acked events are never dropped.
+/// Guarantees:
+/// <list type="bullet">
+/// <item>At least once into storage: the checkpoint moves only after the insert returned. A crash between the two
+/// replays the block at the next start; storage collapses the repeat (event ids are deterministic, every table is
+/// idempotent on (tenant, event id)), so the effect is exactly once.</item>
+/// <item>A record (one request) is never split between blocks, so storage never shows part of a request.</item>
+/// <item>On a graceful stop the log is drained for up to <see cref="ShipperOptions.DrainTimeout"/>; what is left
+/// then stays in the log and ships at the next start.</item>
+/// </list>
+/// </summary>
+internal sealed partial class LogShipper : BackgroundService
+{
+    private static readonly TimeSpan IdleWait = TimeSpan.FromSeconds(1);
+
+    private readonly IngestLog _log;
+    private readonly IEventStore _store;
+    private readonly ShipperOptions _options;
+    private readonly IngestTelemetry _telemetry;
+    private readonly TimeProvider _time;
+    private readonly ILogger<LogShipper> _logger;
+
+    private readonly object _signalLock = new();
+    private TaskCompletionSource _shippedSignal = new(TaskCreationOptions.RunContinuationsAsynchronously);
+    private TaskCompletionSource _flushSignal = new(TaskCreationOptions.RunContinuationsAsynchronously);
+
+    private volatile bool _storageFailing;
+    private volatile Exception? _fault;
+
+    // When the drain after a stop request began (a TimeProvider timestamp), 0 before. Owned by the shipping loop.
+    private long _drainStarted;
+
+    public LogShipper(IngestLog log, IEventStore store, IOptions<ShipperOptions> options, IngestTelemetry telemetry, TimeProvider time, ILogger<LogShipper> logger)
+    {
+        _log = log;
+        _store = store;
+        _options = options.Value;
+        _telemetry = telemetry;
+        _time = time;
+        _logger = logger;
+        var meter = telemetry.Meter;
+        meter.CreateObservableGauge("platform.ingest.log.bytes", () => log.UnshippedBytes, "By", "Bytes of acked events in the write-ahead log not yet in storage");
+        meter.CreateObservableGauge("platform.ingest.log.max_bytes", () => log.MaxBytes, "By", "The log's bound (Log:MaxBytes); at it requests get 503");
+        meter.CreateObservableGauge("platform.ingest.log.records", () => log.UnshippedRecords, "{record}", "Log records (requests) not yet in storage");
+        meter.CreateObservableGauge("platform.ingest.log.oldest_unshipped_age", OldestUnshippedAge, "s",
+            "Age of the oldest acked event not yet in storage: how stale queries are right now (0 when everything is shipped)");
+    }
+
+    private double OldestUnshippedAge()
+    {
+        var oldest = _log.OldestUnshippedAppendedAtMicros;
+        return oldest is null ? 0 : Math.Max(0, (_time.GetUtcNow().ToUnixTimeMilliseconds() * 1000) - oldest.Value) / 1e6;
+    }
+
+    /// <summary>True while the last insert attempt failed: storage is down and acked events wait in the log.</summary>
+    public bool StorageFailing => _storageFailing;
+
+    /// <summary>Set when the shipper stopped for good (the log's bytes are damaged); appends go on until the log is full.</summary>
+    public Exception? Fault => _fault;
+
+    /// <summary>
+    /// Asks for the block being gathered to ship now and waits until everything before <paramref name="position"/>
+    /// (an append's result) is in storage. False when <paramref name="timeout"/> passed first.
+    /// </summary>
+    public async Task<bool> WaitShippedAsync(LogPosition position, TimeSpan timeout, CancellationToken cancellationToken)
+    {
+        var started = _time.GetTimestamp();
+        RequestFlush();
+        while (true)
+        {
+            Task signal;
+            lock (_signalLock)
+            {
+                if (_log.Shipped >= position)
+                {
+                    return true;
+                }
+
+                signal = _shippedSignal.Task;
+            }
+
+            var left = timeout - _time.GetElapsedTime(started);
+            if (left <= TimeSpan.Zero)
+            {
+                return false;
+            }
+
+            try
+            {
+                await signal.WaitAsync(left, _time, cancellationToken);
+            }
+            catch (TimeoutException)
+            {
+                return _log.Shipped >= position;
+            }
+        }
+    }
+
+    protected override async Task ExecuteAsync(CancellationToken stoppingToken)
+    {
+        // Let the host finish starting; the loop runs on the thread pool from here on.
+        await Task.Yield();
+        using var reader = _log.OpenReader(_log.Shipped);
+        var block = new List<LogRecord>();
+        var events = 0;
+        try
+        {
+            while (true)
+            {
+                var stopping = stoppingToken.IsCancellationRequested;
+
+                // Take whatever is durable now, up to a full block.
+                while (events < _options.MaxBlockEvents && reader.TryRead(out var record))
+                {
+                    block.Add(record);
+                    events += record.Batch.Events.Count;
+                }
+
+                if (block.Count == 0)
+                {
+                    if (stopping)
+                    {
+                        break;
+                    }
+
+                    await WaitAsync(reader.WaitToReadAsync(IdleWait, stoppingToken).AsTask(), stoppingToken);
+                    continue;
+                }
+
+                if (events < _options.MaxBlockEvents && !stopping && !await WaitForMoreAsync(reader, block[0], stoppingToken))
+                {
+                    continue;
+                }
+
+                if (!await ShipAsync(block, events, stoppingToken))
+                {
+                    break;
+                }
+
+                block.Clear();
+                events = 0;
+            }
+        }
+        catch (LogCorruptException ex)
+        {
+            // Skipping damaged records would drop acked events; stopping keeps them for an operator to look at.
+            _fault = ex;
+            LogCorrupt(ex);
+            return;
+        }
+
+        var left = _log.UnshippedBytes;
+        if (left > 0)
+        {
+            LogLeftUnshipped(left);
+        }
+    }
+
+    /// <summary>
+    /// While a block is not full: waits for more records, for the block's age limit, for a request asking for a
+    /// flush or for the stop. True when the block should ship now; false when more records arrived to take first.
+    /// </summary>
+    private async Task<bool> WaitForMoreAsync(IngestLogReader reader, LogRecord oldest, CancellationToken stoppingToken)
+    {
+        Task flush;
+        lock (_signalLock)
+        {
+            flush = _flushSignal.Task;
+        }
+
+        if (flush.IsCompleted)
+        {
+            ResetFlush();
+            return true;
+        }
+
+        var waited = TimeSpan.FromMicroseconds(Math.Max(0, _time.GetUtcNow().ToUnixTimeMilliseconds() * 1000 - oldest.AppendedAtMicros));
+        var left = _options.MaxBlockAge - waited;
+        if (left <= TimeSpan.Zero)
+        {
+            return true;
+        }
+
+        var more = reader.WaitToReadAsync(left, stoppingToken).AsTask();
+        var first = await Task.WhenAny(more, flush);
+        if (first == flush)
+        {
+            ResetFlush();
+            return true;
+        }
+
+        // Records arrived (true): go and take them; the age limit or the stop (false or cancelled): ship.
+        return !await WaitAsync(more, stoppingToken);
+    }
+
+    /// <summary>Inserts a block until it is stored (true), or until a stop's drain time is over (false).</summary>
+    private async Task<bool> ShipAsync(List<LogRecord> block, int events, CancellationToken stoppingToken)
+    {
+        var batches = new List<IngestBatch>(block.Count);
+        foreach (var record in block)
+        {
+            batches.Add(record.Batch);
+        }
+
+        var delay = _options.RetryDelay;
+        var attempts = 0;
+        while (true)
+        {
+            var started = Stopwatch.GetTimestamp();
+            var timeout = _options.InsertTimeout;
+            if (stoppingToken.IsCancellationRequested)
+            {
+                var drainLeft = DrainTimeLeft();
+                if (drainLeft <= TimeSpan.Zero)
+                {
+                    return false;
+                }
+
+                timeout = drainLeft < timeout ? drainLeft : timeout;
+            }
+
+            attempts++;
+            using (var span = IngestTelemetry.Source.StartActivity("storage.insert"))
+            using (var cancel = new CancellationTokenSource(timeout, _time))
+            {
+                span?.SetTag("platform.events", events);
+                span?.SetTag("platform.requests", block.Count);
+                try
+                {
+                    await _store.InsertAsync(batches, cancel.Token);
+                    var elapsed = Stopwatch.GetElapsedTime(started);
+                    _telemetry.InsertDuration.Record(elapsed.TotalSeconds);
+                    _telemetry.InsertEvents.Record(events);
+                    _telemetry.InsertRequests.Record(block.Count);
+                    LogShipped(events, block.Count, elapsed.TotalMilliseconds);
+                    if (_storageFailing)
+                    {
+                        _storageFailing = false;
+                        LogStorageBack(attempts);
+                    }
+
+                    break;
+                }
+                catch (Exception ex) when (ex is not OutOfMemoryException)
+                {
+                    span?.SetStatus(ActivityStatusCode.Error, "insert failed");
+                    _telemetry.StorageErrors.Add(1);
+                    if (!_storageFailing || attempts % 20 == 0)
+                    {
+                        LogInsertFailed(ex, events, block.Count, attempts, delay);
+                    }
+
+                    _storageFailing = true;
+                }
+            }
+
+            // Once stopping, the delay runs out on its own: a cancelled token must not turn the retries into a busy loop.
+            var backoff = stoppingToken.IsCancellationRequested ? Task.Delay(Min(delay, DrainTimeLeft()), _time, CancellationToken.None) : Task.Delay(delay, _time, stoppingToken);
+            await WaitAsync(backoff, stoppingToken);
+            delay = delay * 2 < _options.MaxRetryDelay ? delay * 2 : _options.MaxRetryDelay;
+        }
+
+        var now = _time.GetUtcNow().ToUnixTimeMilliseconds() * 1000;
+        foreach (var record in block)
+        {
+            _telemetry.ShipLag.Record(Math.Max(0, now - record.AppendedAtMicros) / 1e6);
+        }
+
+        await MarkShippedAsync(block[^1].Next);
+        return true;
+    }
+
+    /// <summary>Moves the checkpoint; a failure to write it (a disk error) is retried, since the block is already stored.</summary>
+    private async Task MarkShippedAsync(LogPosition next)
+    {
+        var delay = _options.RetryDelay;
+        while (true)
+        {
+            try
+            {
+                await _log.MarkShippedAsync(next);
+                break;
+            }
+            catch (IOException ex)
+            {
+                LogCheckpointFailed(ex);
+                await Task.Delay(delay, _time, CancellationToken.None);
+                delay = delay * 2 < _options.MaxRetryDelay ? delay * 2 : _options.MaxRetryDelay;
+            }
+        }
+
+        TaskCompletionSource shipped;
+        lock (_signalLock)
+        {
+            shipped = _shippedSignal;
+            _shippedSignal = new TaskCompletionSource(TaskCreationOptions.RunContinuationsAsynchronously);
+        }
+
+        shipped.TrySetResult();
+    }
+
+    /// <summary>How much of the drain time is left; the clock starts at the first call after the stop was requested.</summary>
+    private TimeSpan DrainTimeLeft()
+    {
+        if (_drainStarted == 0)
+        {
+            _drainStarted = _time.GetTimestamp();
+            LogDraining(_log.UnshippedBytes, _options.DrainTimeout);
+        }
+
+        return _options.DrainTimeout - _time.GetElapsedTime(_drainStarted);
+    }
+
+    private static TimeSpan Min(TimeSpan a, TimeSpan b) => a < b ? (a < TimeSpan.Zero ? TimeSpan.Zero : a) : (b < TimeSpan.Zero ? TimeSpan.Zero : b);
+
+    private void RequestFlush()
+    {
+        lock (_signalLock)
+        {
+            _flushSignal.TrySetResult();
+        }
+    }
+
+    private void ResetFlush()
+    {
+        lock (_signalLock)
+        {
+            if (_flushSignal.Task.IsCompleted)
+            {
+                _flushSignal = new TaskCompletionSource(TaskCreationOptions.RunContinuationsAsynchronously);
+            }
+        }
+    }
+
+    /// <summary>Awaits a wait that the stop may cancel; a cancelled wait counts as "nothing more came" (false).</summary>
+    private static async Task<bool> WaitAsync(Task wait, CancellationToken stoppingToken)
+    {
+        try
+        {
+            await wait;
+            return wait is Task<bool> result && result.Result;
+        }
+        catch (OperationCanceledException) when (stoppingToken.IsCancellationRequested)
+        {
+            return false;
+        }
+    }
+
+    [LoggerMessage(Level = LogLevel.Debug, Message = "Shipped {Events} events from {Records} log records in {Milliseconds:F1} ms")]
+    private partial void LogShipped(int events, int records, double milliseconds);
+
+    [LoggerMessage(Level = LogLevel.Error, Message = "Shipping {Events} events from {Records} log records failed (attempt {Attempt}); acked events stay in the log, next try in {Delay}")]
+    private partial void LogInsertFailed(Exception ex, int events, int records, int attempt, TimeSpan delay);
+
+    [LoggerMessage(Level = LogLevel.Information, Message = "Storage accepted the log's block again after {Attempts} attempts")]
+    private partial void LogStorageBack(int attempts);
+
+    [LoggerMessage(Level = LogLevel.Error, Message = "Recording the log's shipped position failed; retrying (the block is stored and replays harmlessly if ingest stops now)")]
+    private partial void LogCheckpointFailed(Exception ex);
+
+    [LoggerMessage(Level = LogLevel.Information, Message = "Stopping: shipping the {Bytes} bytes left in the log, for up to {Timeout}")]
+    private partial void LogDraining(long bytes, TimeSpan timeout);
+
+    [LoggerMessage(Level = LogLevel.Warning, Message = "Stopped with {Bytes} bytes of acked events unshipped; they ship when ingest starts again on the same log directory")]
+    private partial void LogLeftUnshipped(long bytes);
+
+    [LoggerMessage(Level = LogLevel.Critical, Message = "The write-ahead log is damaged; shipping stopped and nothing was skipped. Acked events stay in the log; restore the volume or move the damaged segment aside to go on")]
+    private partial void LogCorrupt(Exception ex);
+}

@@ -1,0 +1,44 @@
+using System.ComponentModel.DataAnnotations;
+
+namespace Platform.Ingest.Shipping;
+
+/// <summary>
+/// Section "Shipper": how the write-ahead log is loaded into storage. Big blocks are what keep ClickHouse cheap (its
+/// cost per event is set by the number of parts an insert creates, not by the rows), so a block ships when it holds
+/// <see cref="MaxBlockEvents"/> events or its oldest record has waited <see cref="MaxBlockAge"/>, whichever comes first.
+/// </summary>
+internal sealed class ShipperOptions
+{
+    public const string Section = "Shipper";
+
+    /// <summary>A block ships at once when it holds this many events. A record (one request) is never split between blocks.</summary>
+    [Range(1, 1_000_000)]
+    public int MaxBlockEvents { get; set; } = 100_000;
+
+    /// <summary>
+    /// A block ships when its oldest record has waited this long: the usual freshness lag of queries under light load.
+    /// A request that asked for a queryable ack ships its block at once instead.
+    /// </summary>
+    [Range(typeof(TimeSpan), "00:00:00", "00:01:00")]
+    public TimeSpan MaxBlockAge { get; set; } = TimeSpan.FromSeconds(1);
+
+    /// <summary>An insert taking longer than this is abandoned and retried.</summary>
+    [Range(typeof(TimeSpan), "00:00:01", "00:10:00")]
+    public TimeSpan InsertTimeout { get; set; } = TimeSpan.FromSeconds(30);
+
+    /// <summary>The first wait before retrying a failed insert; it doubles on each failure up to <see cref="MaxRetryDelay"/>.</summary>
+    [Range(typeof(TimeSpan), "00:00:00.010", "00:01:00")]
+    public TimeSpan RetryDelay { get; set; } = TimeSpan.FromMilliseconds(200);
+
+    /// <summary>The longest wait between two attempts while storage is down.</summary>
+    [Range(typeof(TimeSpan), "00:00:00.010", "00:05:00")]
+    public TimeSpan MaxRetryDelay { get; set; } = TimeSpan.FromSeconds(5);
+
+    /// <summary>
+    /// On a graceful stop, after the server has stopped taking requests, how long ingest keeps shipping what is left in
+    /// the log before it exits (anything still unshipped then ships at the next start, from the same volume). The
+    /// host's shutdown timeout is set to this plus ten seconds; a pod's termination grace period must exceed both.
+    /// </summary>
+    [Range(typeof(TimeSpan), "00:00:00", "01:00:00")]
+    public TimeSpan DrainTimeout { get; set; } = TimeSpan.FromSeconds(60);
+}

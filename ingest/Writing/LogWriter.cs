@@ -1,0 +1,92 @@
+using Microsoft.Extensions.Options;
+using Platform.Ingest.Dedup;
+using Platform.Ingest.Log;
+using Platform.Ingest.Shipping;
+using Platform.Ingest.Storage;
+using Platform.Ingest.Telemetry;
+
+namespace Platform.Ingest.Writing;
+
+/// <summary>The events are durable in the log but were not in storage within the queryable-ack wait.</summary>
+internal sealed class NotYetQueryableException() : Exception("the events are durable but not yet queryable");
+
+/// <summary>
+/// The writer in front of the write-ahead log (the ClickHouse deployment): a request's batch is appended, the append
+/// is fsynced together with every other request's appended meanwhile (group commit), and then the events' dedup
+/// reservations are committed and the request is answered. The <see cref="LogShipper"/> loads the log into storage
+/// behind the answer. With <see cref="AckMode.Queryable"/> the answer also waits until the shipper stored the batch.
+/// </summary>
+internal sealed partial class LogWriter(
+    IngestLog log,
+    LogShipper shipper,
+    IDedupStore dedup,
+    IOptions<WriterOptions> options,
+    IngestTelemetry telemetry,
+    ILogger<LogWriter> logger) : IEventWriter
+{
+    private readonly TimeSpan _queryableWait = options.Value.QueryableWait;
+
+    /// <inheritdoc />
+    public async Task<int> WriteAsync(IngestBatch batch, UInt128[] reservedKeys, AckMode ack)
+    {
+        LogPosition end;
+        try
+        {
+            end = await log.AppendAsync(batch);
+        }
+        catch (Exception ex) when (ex is LogFullException or LogWriteException)
+        {
+            // Not in the log, so never stored: the client's retry must be accepted.
+            await UpdateDedupAsync(batch.Tenant, reservedKeys, committed: false);
+            if (ex is LogFullException)
+            {
+                throw;
+            }
+
+            throw new StorageUnavailableException(ex);
+        }
+
+        // Durable now: from here on a retry of these events is a duplicate, whatever happens to this request.
+        await UpdateDedupAsync(batch.Tenant, reservedKeys, committed: true);
+        if (ack == AckMode.Queryable && !await shipper.WaitShippedAsync(end, _queryableWait, CancellationToken.None))
+        {
+            throw new NotYetQueryableException();
+        }
+
+        return batch.Events.Count;
+    }
+
+    /// <inheritdoc />
+    public async Task WaitQueryableAsync()
+    {
+        if (!await shipper.WaitShippedAsync(log.DurableEnd, _queryableWait, CancellationToken.None))
+        {
+            throw new NotYetQueryableException();
+        }
+    }
+
+    private async Task UpdateDedupAsync(string tenant, UInt128[] keys, bool committed)
+    {
+        try
+        {
+            if (committed)
+            {
+                await dedup.CommitAsync(tenant, keys, CancellationToken.None);
+            }
+            else
+            {
+                await dedup.ReleaseAsync(tenant, keys, CancellationToken.None);
+            }
+        }
+        catch (Exception ex)
+        {
+            // The events' fate is decided by the log; a dedup store that missed the update only means a retry
+            // reaches storage, which collapses it (or, after a release, waits for the reservation to expire).
+            telemetry.DedupErrors.Add(1);
+            LogDedupUpdateFailed(ex, committed ? "commit" : "release");
+        }
+    }
+
+    [LoggerMessage(Level = LogLevel.Warning, Message = "Dedup {Operation} failed after the log append's outcome was known")]
+    private partial void LogDedupUpdateFailed(Exception ex, string operation);
+}

@@ -49,12 +49,14 @@ internal static class ProxyExtensions
 
     /// <summary>
     /// The proxied routes, each request first cleaned of internal headers and held to the body cap, then load
-    /// balanced over healthy destinations. Any other path is a 404 in the contract's shape.
+    /// balanced over healthy destinations; an upstream fault is answered as the contract's 503. Any other path is a
+    /// 404 in the contract's shape.
     /// </summary>
     public static WebApplication MapIngestProxy(this WebApplication app)
     {
         // Created with the app so its gauges exist from the first scrape.
         app.Services.GetRequiredService<UpstreamHealthMetrics>();
+        app.UseUpstreamFailureAnswers();
         app.MapReverseProxy(proxy =>
         {
             proxy.UseHeaderHygiene();

@@ -38,10 +38,13 @@ internal sealed class ProxyOptions : IValidatedOptions
     public TimeSpan ConnectTimeout { get; set; } = TimeSpan.FromSeconds(5);
 
     /// <summary>
-    /// Longest silence on a forwarded request before it is cancelled (502/504 to the client). Above ingest's own
-    /// insert timeout (30 s), so ingest answers its 503 itself.
+    /// Longest silence on a forwarded request before it is cancelled (503 with Retry-After to the client). Above
+    /// ingest's own waits (its insert timeout, 30 s), so ingest answers its 503 itself.
     /// </summary>
     public TimeSpan RequestTimeout { get; set; } = TimeSpan.FromSeconds(60);
+
+    /// <summary>The Retry-After of the 503 the gateway answers when no ingest instance could answer the request.</summary>
+    public TimeSpan UnavailableRetryAfter { get; set; } = TimeSpan.FromSeconds(2);
 
     /// <summary>How long a pooled connection may live; bounded so that changes behind a name are picked up.</summary>
     public TimeSpan PooledConnectionLifetime { get; set; } = TimeSpan.FromMinutes(5);
@@ -81,6 +84,7 @@ internal sealed class ProxyOptions : IValidatedOptions
             (nameof(ReactivationPeriod), ReactivationPeriod),
             (nameof(ConnectTimeout), ConnectTimeout),
             (nameof(RequestTimeout), RequestTimeout),
+            (nameof(UnavailableRetryAfter), UnavailableRetryAfter),
             (nameof(PooledConnectionLifetime), PooledConnectionLifetime),
             (nameof(PooledConnectionIdleTimeout), PooledConnectionIdleTimeout),
         })

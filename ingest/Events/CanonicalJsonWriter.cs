@@ -33,8 +33,8 @@ internal static class CanonicalJsonWriter
 
     /// <summary>
     /// Writes the value at the reader minified, with object members sorted by name, so equal content hashes equally.
-    /// Null when written; otherwise the first string in it that is not valid text (the writer then holds a partial
-    /// value to be discarded) and the reader is moved past the value all the same.
+    /// Null when written; otherwise the first string in it that is not valid text, or the first name given twice in
+    /// one object (the writer then holds a partial value to be discarded) and the reader is moved past the value all the same.
     /// </summary>
     public static JsonStringFault? WriteValue(ref Utf8JsonReader reader, Utf8JsonWriter writer)
     {
@@ -79,7 +79,10 @@ internal static class CanonicalJsonWriter
 
                 using (var document = JsonDocument.ParseValue(ref reader))
                 {
-                    WriteCanonical(document.RootElement, writer);
+                    if (WriteCanonical(document.RootElement, writer) is { } duplicate)
+                    {
+                        return duplicate;
+                    }
                 }
 
                 break;
@@ -153,7 +156,12 @@ internal static class CanonicalJsonWriter
         return true;
     }
 
-    private static void WriteCanonical(JsonElement element, Utf8JsonWriter writer)
+    /// <summary>
+    /// Writes the element sorted; null when written, otherwise the first name given twice in one object. A document
+    /// keeps both members of a duplicated name, and what a later reader makes of them is its own choice (the first,
+    /// the last, or an error), so the stored value would not be the value sent: refused, like a trait given twice.
+    /// </summary>
+    private static JsonStringFault? WriteCanonical(JsonElement element, Utf8JsonWriter writer)
     {
         switch (element.ValueKind)
         {
@@ -165,20 +173,37 @@ internal static class CanonicalJsonWriter
                 }
 
                 members.Sort(static (a, b) => string.CompareOrdinal(a.Name, b.Name));
+                for (var i = 1; i < members.Count; i++)
+                {
+                    if (string.Equals(members[i - 1].Name, members[i].Name, StringComparison.Ordinal))
+                    {
+                        return new JsonStringFault("appears more than once").Below(members[i].Name);
+                    }
+                }
+
                 writer.WriteStartObject();
                 foreach (var member in members)
                 {
                     writer.WritePropertyName(member.Name);
-                    WriteCanonical(member.Value, writer);
+                    if (WriteCanonical(member.Value, writer) is { } fault)
+                    {
+                        return fault.Below(member.Name);
+                    }
                 }
 
                 writer.WriteEndObject();
                 break;
             case JsonValueKind.Array:
                 writer.WriteStartArray();
+                var index = 0;
                 foreach (var item in element.EnumerateArray())
                 {
-                    WriteCanonical(item, writer);
+                    if (WriteCanonical(item, writer) is { } fault)
+                    {
+                        return fault.Below(index);
+                    }
+
+                    index++;
                 }
 
                 writer.WriteEndArray();
@@ -193,6 +218,8 @@ internal static class CanonicalJsonWriter
                 element.WriteTo(writer);
                 break;
         }
+
+        return null;
     }
 
     /// <summary>The traits object of an event (traits already sorted by key, values already canonical).</summary>

@@ -174,7 +174,7 @@ internal static class JsonStrings
     };
 }
 
-/// <summary>A string inside a JSON value that is not valid text: where, below the value, and what is wrong.</summary>
+/// <summary>A problem inside a JSON value (a string that is not valid text, a name given twice): where, below the value, and what.</summary>
 internal sealed class JsonStringFault(string message)
 {
     /// <summary>The path below the value, "" for the value itself, else ".name" and "[i]" segments (".a.b[2]").</summary>

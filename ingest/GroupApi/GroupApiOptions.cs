@@ -41,11 +41,13 @@ internal sealed class GroupApiOptions
     public int MaxContextBytes { get; set; } = 32 * 1024;
 
     /// <summary>
-    /// How far in the future an event's timestamp may lie. A clock running years ahead would otherwise
-    /// pin a trait forever, since the latest timestamp wins the merge.
+    /// How far ahead of the receive time an event's timestamp may lie; later ones are refused (400), not clamped.
+    /// The latest timestamp wins the trait merge, so a client clock running ahead would pin its values against every
+    /// correct event for as long as it is ahead. Minutes cover NTP-less devices and batching SDKs; an hour or more
+    /// is a wrong zone (local time sent with a <c>Z</c>), not skew, so the setting stops there.
     /// </summary>
-    [Range(typeof(TimeSpan), "00:00:00", "3650.00:00:00")]
-    public TimeSpan MaxFutureSkew { get; set; } = TimeSpan.FromDays(1);
+    [Range(typeof(TimeSpan), "00:00:00", "01:00:00")]
+    public TimeSpan MaxFutureSkew { get; set; } = TimeSpan.FromMinutes(5);
 
     /// <summary>Nesting depth of the JSON body (the array, the event, and values inside traits and context).</summary>
     [Range(4, 256)]

@@ -361,7 +361,12 @@ internal sealed class GroupEventParser(IOptions<GroupApiOptions> options, TimePr
 
         if (micros > state.LatestAcceptedMicros)
         {
-            state.AddError(index, "timestamp", $"lies more than {_limits.MaxFutureSkew} in the future");
+            // Refused, not clamped: a clamped timestamp would be a time the client never sent, change the event's
+            // identity and still let the skewed client win every merge up to the receive time.
+            var ahead = TimeSpan.FromMicroseconds(micros - state.ReceivedMicros);
+            state.AddError(index, "timestamp",
+                $"is {ahead:c} ahead of the receive time {IsoTimestamp.Format(state.ReceivedMicros)}; at most {_limits.MaxFutureSkew:c} is allowed " +
+                "(check the sender's clock, and that a local time is not sent as UTC)");
             return 0;
         }
 

@@ -15,12 +15,17 @@ internal sealed class ParseState : IDisposable
     public ParseState(GroupApiOptions limits, string tenant, DateTimeOffset now)
     {
         Tenant = tenant;
-        LatestAcceptedMicros = (now + limits.MaxFutureSkew).ToUnixTimeMilliseconds() * 1000;
+        ReceivedMicros = (now.UtcTicks - DateTimeOffset.UnixEpoch.UtcTicks) / TimeSpan.TicksPerMicrosecond;
+        LatestAcceptedMicros = ReceivedMicros + (limits.MaxFutureSkew.Ticks / TimeSpan.TicksPerMicrosecond);
         _writer = new Utf8JsonWriter(_valueBuffer, CanonicalJson.WriterOptions);
     }
 
     public string Tenant { get; }
 
+    /// <summary>The receive time (the parser's clock when the parse began), in microseconds since the epoch.</summary>
+    public long ReceivedMicros { get; }
+
+    /// <summary>The latest timestamp accepted: the receive time plus <see cref="GroupApiOptions.MaxFutureSkew"/>.</summary>
     public long LatestAcceptedMicros { get; }
 
     public ParseOutcome Outcome { get; } = new();

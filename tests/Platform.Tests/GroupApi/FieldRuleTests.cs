@@ -117,13 +117,6 @@ public sealed class FieldRuleTests
     }
 
     [Fact]
-    public void A_timestamp_more_than_a_day_ahead_is_refused()
-    {
-        Assert.True(Parse(Event(timestamp: "2026-01-01T23:59:59Z")).IsValid);
-        Assert.Equal("timestamp", SingleError(Event(timestamp: "2026-01-02T00:00:01Z")).Field);
-    }
-
-    [Fact]
     public void Traits_are_required()
     {
         var json = """{"group_id":"g","user_id":"u","timestamp":"2023-12-14T16:07:33Z"}""";

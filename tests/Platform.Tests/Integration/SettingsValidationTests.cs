@@ -8,6 +8,7 @@ public sealed class SettingsValidationTests
     [Theory]
     [InlineData("GroupApi:MaxEventsPerRequest", "0")]
     [InlineData("GroupApi:MaxFutureSkew", "-00:00:01")]
+    [InlineData("GroupApi:MaxFutureSkew", "01:00:01")]
     [InlineData("Writer:MaxQueuedEvents", "10")]
     [InlineData("Dedup:Window", "00:00:00")]
     [InlineData("Query:MaxPageSize", "0")]

@@ -46,29 +46,30 @@ internal static class ResultsMarkdown
         md.AppendLine("## Throughput and latency");
         md.AppendLine();
         md.AppendLine("Latency is from each request's intended send time (open model) or its send (closed model) to its answer, " +
-            "which comes only after storage committed. Ratios divide events/s by the ClickHouse HTTP baseline's events/s equivalent " +
+            "which on ClickHouse comes once the request is fsynced in ingest's write-ahead log (with the embedded store, once stored). Ratios divide events/s by the ClickHouse HTTP baseline's events/s equivalent " +
             "and by ingest-direct's closed-model peak, both from this run. Freshness is ingest's ship lag (`platform.ingest.ship.lag`: " +
             "from a request's append to the write-ahead log to its events being in ClickHouse, so how stale queries are) over the run " +
             "and its drain, p50 / p95 / p99 from the histogram's growth, interpolated within its buckets (0.01, 0.025, 0.05, 0.1, 0.25, " +
-            "0.5, 1, 2, 5, 10, 30, 60 … s); \"–\" where ingest reports none.");
+            "0.5, 1, 2, 5, 10, 30, 60 … s), so coarse above a few seconds; \"peak age\" is the oldest unshipped event's largest age " +
+            "seen in the half-second scrapes of the run, a finer bound on how stale queries got; \"–\" where ingest reports none.");
         md.AppendLine();
-        md.AppendLine("| scenario | load | events/s | rows/s or reads/s | p50 | p95 | p99 | max | errors | dropped | verification | × ClickHouse HTTP | × ingest direct | freshness p50 / p95 / p99 |");
-        md.AppendLine("| --- | --- | --- | --- | --- | --- | --- | --- | --- | --- | --- | --- | --- | --- |");
+        md.AppendLine("| scenario | load | events/s | rows/s or reads/s | p50 | p95 | p99 | max | errors | dropped | verification | × ClickHouse HTTP | × ingest direct | freshness p50 / p95 / p99 | peak age |");
+        md.AppendLine("| --- | --- | --- | --- | --- | --- | --- | --- | --- | --- | --- | --- | --- | --- | --- |");
         foreach (var scenario in results.Scenarios.Where(s => !s.IsIdle))
         {
             if (scenario.Load is { } load)
             {
                 var perSecond = load.Workload == "ClickHouseInsert" ? Invariant($"{load.RowsPerSecond:N0} rows/s") : "";
-                md.AppendLine(Invariant($"| {scenario.Title} | {load.Model.ToLowerInvariant()}, {load.Offered} | {load.EventsPerSecond:N0} | {perSecond} | {Ms(load.P50Ms)} | {Ms(load.P95Ms)} | {Ms(load.P99Ms)} | {Ms(load.MaxMs)} | {load.Errors} | {load.Dropped} | {Verification(scenario)} | {Ratio(load.EventsPerSecond, clickHouse?.EventsPerSecond)} | {Ratio(load.EventsPerSecond, direct?.EventsPerSecond)} | {Freshness(load)} |"));
+                md.AppendLine(Invariant($"| {scenario.Title} | {load.Model.ToLowerInvariant()}, {load.Offered} | {load.EventsPerSecond:N0} | {perSecond} | {Ms(load.P50Ms)} | {Ms(load.P95Ms)} | {Ms(load.P99Ms)} | {Ms(load.MaxMs)} | {load.Errors} | {load.Dropped} | {Verification(scenario)} | {Ratio(load.EventsPerSecond, clickHouse?.EventsPerSecond)} | {Ratio(load.EventsPerSecond, direct?.EventsPerSecond)} | {Freshness(load)} | {(load.PeakOldestUnshippedAgeSeconds is { } age ? Seconds(age) : "–")} |"));
             }
             else
             {
-                md.AppendLine(Invariant($"| {scenario.Title} | no summary: the load generator did not finish | | | | | | | | | FAILED | | | |"));
+                md.AppendLine(Invariant($"| {scenario.Title} | no summary: the load generator did not finish | | | | | | | | | FAILED | | | | |"));
             }
 
             if (scenario.Reads is { } reads)
             {
-                md.AppendLine(Invariant($"| ↳ reads beside it | {reads.Model.ToLowerInvariant()}, {reads.Offered} | – | {reads.OkPerSecond:N1} reads/s | {Ms(reads.P50Ms)} | {Ms(reads.P95Ms)} | {Ms(reads.P99Ms)} | {Ms(reads.MaxMs)} | {reads.Errors} | {reads.Dropped} | (reads) | – | – | – |"));
+                md.AppendLine(Invariant($"| ↳ reads beside it | {reads.Model.ToLowerInvariant()}, {reads.Offered} | – | {reads.OkPerSecond:N1} reads/s | {Ms(reads.P50Ms)} | {Ms(reads.P95Ms)} | {Ms(reads.P99Ms)} | {Ms(reads.MaxMs)} | {reads.Errors} | {reads.Dropped} | (reads) | – | – | – | – |"));
             }
         }
 
@@ -144,8 +145,9 @@ internal static class ResultsMarkdown
         md.AppendLine();
         md.AppendLine("CPU milliseconds (user + system, from `/proc/<pid>/stat` before and after each measured window; the load generator's " +
             "from its own process) divided by the events acked in the window, duplicates included; for the ClickHouse baseline, per " +
-            "1,000 events' trait rows. \"cores busy\" is all of it over the window's wall time; \"events per insert\" is ingest's group commit " +
-            "(from its metrics), which decides how much ClickHouse works per event.");
+            "1,000 events' trait rows. A write run's window includes the wait for ingest's log to drain, so the shipper's inserts of its " +
+            "events are in it. \"cores busy\" is all of it over the window's wall time; \"events per insert\" is ingest's insert size (the " +
+            "shipper's blocks on ClickHouse, the group commit otherwise; from its metrics), which decides how much ClickHouse works per event.");
         md.AppendLine();
         md.AppendLine("| scenario | events | window | gateway | ingest | redis | clickhouse | services | load generator | all | cores busy | events per insert |");
         md.AppendLine("| --- | --- | --- | --- | --- | --- | --- | --- | --- | --- | --- | --- |");

@@ -18,7 +18,8 @@
 #   OUTAGE_STOP=kill    kill (SIGKILL, as abrupt as a crash) or term (SIGTERM, a clean shutdown)
 #   DRAIN_TIMEOUT=300   seconds a write run waits for ingest's write-ahead log to drain before its storage checks
 #   OUT=perf-results/bench-<time>                              the results directory
-# With the defaults a run took 6½ to 8½ minutes on our busy 2-core machine, build included (2½ less with SUSTAINED=0).
+# With the defaults a run took 6½ to 8½ minutes on our busy 2-core machine, build included (2½ less with SUSTAINED=0),
+# before the outage scenario: it adds OUTAGE_LEAD + OUTAGE + OUTAGE_TAIL seconds, ClickHouse's restart and the drain.
 set -euo pipefail
 cd "$(dirname "$0")/../.."
 

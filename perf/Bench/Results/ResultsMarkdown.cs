@@ -108,7 +108,7 @@ internal static class ResultsMarkdown
             md.AppendLine("## ClickHouse outage");
             md.AppendLine();
             md.AppendLine(Invariant($"{scenario.Title}. ClickHouse was stopped (`{scenario.Info.GetValueOrDefault("stop", "SIGKILL")}`) during the load and started again on the same data directory; ingest acks from its write-ahead log, so the outage should show as log growth, not as client errors.") +
-                " \"Drained\" is the time from ClickHouse answering again until the log was back to its level before the stop (under the same load, about one block waiting to ship); the storage checks ran after the log was empty.");
+                " \"Drained\" is the time from ClickHouse answering again until the log was first back to its level before the stop (about one block waiting to ship), while the load went on or, if it took longer, during the wait for the drain after it; the storage checks ran once the log was empty.");
             md.AppendLine();
             var load = scenario.Load;
             if (load is null)
@@ -129,7 +129,7 @@ internal static class ResultsMarkdown
             md.AppendLine(Invariant($"| latency p50 / p99 / max | {Ms(load.P50Ms)} / {Ms(load.P99Ms)} / {Ms(load.MaxMs)} |"));
             md.AppendLine(Invariant($"| failed ClickHouse inserts (retried by the shipper) | {(load.StorageErrors is { } failed ? failed.ToString("N0", CultureInfo.InvariantCulture) : "–")} |"));
             md.AppendLine(Invariant($"| log before the stop → peak during the outage | {(outage is null || load.PeakLogBytes is null ? "–" : $"{Mb(outage.BytesBefore)} → {Mb(outage.PeakBytes)} (of {Mb(load.LogMaxBytes ?? 0)}; oldest unshipped event {outage.PeakOldestAgeSeconds:F1} s old)")} |"));
-            md.AppendLine(Invariant($"| drained after ClickHouse's return | {(outage?.DrainedAfterReturnSeconds is { } drained ? $"{drained:F1} s" : "not within the load")} |"));
+            md.AppendLine(Invariant($"| drained after ClickHouse's return | {(outage?.DrainedAfterReturnSeconds is { } drained ? $"{drained:F1} s" : "not before the drain timeout")} |"));
             md.AppendLine(Invariant($"| log empty after the load ended | {(load.LogDrainWaitSeconds is { } wait ? $"{wait:F1} s" : "–")} |"));
             md.AppendLine(Invariant($"| freshness p50 / p95 / p99 over the run | {Freshness(load)} |"));
             md.AppendLine(Invariant($"| storage check after the drain (every acked event stored exactly once) | {(load.VerificationPassed is null ? "not run" : load.VerificationPassed.Value && load.FailedChecks.Count == 0 ? Invariant($"passed ({load.Checks.Count} checks)") : "FAILED")} |"));

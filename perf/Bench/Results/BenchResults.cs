@@ -209,6 +209,9 @@ internal sealed record Scenario(string Directory, IReadOnlyDictionary<string, st
 
     public double? ClickHouseReturnedAt => Info.ContainsKey("clickhouse_returned_at") ? Number("clickhouse_returned_at") : null;
 
+    /// <summary>Unix seconds when the stopped server's process had exited (a clean stop first finishes running queries).</summary>
+    public double? ClickHouseGoneAt => Info.ContainsKey("clickhouse_gone_at") ? Number("clickhouse_gone_at") : null;
+
     /// <summary>The measured load's scrapes of ingest's log (its <c>ingest-log.csv</c>), oldest first.</summary>
     public IReadOnlyList<LogPoint> LogSamples()
     {
@@ -247,7 +250,8 @@ internal sealed record Scenario(string Directory, IReadOnlyDictionary<string, st
             drained = first is null ? null : first.UnixSeconds - back;
         }
 
-        return new OutageFigures(returned is null ? null : returned.Value - stopped, before, peak?.Bytes ?? 0, peak?.OldestUnshippedAgeSeconds ?? 0, drained);
+        var gone = ClickHouseGoneAt ?? stopped;
+        return new OutageFigures(returned is null ? null : returned.Value - gone, gone - stopped, before, peak?.Bytes ?? 0, peak?.OldestUnshippedAgeSeconds ?? 0, drained);
     }
 
     public IEnumerable<string> Problems()
@@ -293,11 +297,12 @@ internal sealed record Scenario(string Directory, IReadOnlyDictionary<string, st
 internal sealed record LogPoint(double UnixSeconds, double Bytes, double OldestUnshippedAgeSeconds);
 
 /// <summary>
-/// The outage as the log saw it: how long ClickHouse was away (stop to answering again), the log's level under the same
+/// The outage as the log saw it: how long ClickHouse was away (its process's exit to answering again) and how long the
+/// stop took to end the process (0 for a kill, a clean stop's shutdown otherwise), the log's level under the same
 /// load before the stop, its peak after, and the seconds from ClickHouse's return until the log was back to that level
 /// (null when it was not, within the load).
 /// </summary>
-internal sealed record OutageFigures(double? DownSeconds, double BytesBefore, double PeakBytes, double PeakOldestAgeSeconds, double? DrainedAfterReturnSeconds);
+internal sealed record OutageFigures(double? DownSeconds, double StoppingSeconds, double BytesBefore, double PeakBytes, double PeakOldestAgeSeconds, double? DrainedAfterReturnSeconds);
 
 /// <summary>One line of the per-second samples run.sh writes: RSS in kB per service (0 when the process was gone).</summary>
 internal sealed record RssSample(double ElapsedSeconds, string Scenario, IReadOnlyDictionary<string, long> Kilobytes);

@@ -122,7 +122,8 @@ internal static class ResultsMarkdown
             var errors = load.Statuses.Where(s => s.Key != "200").Select(s => Invariant($"{(s.Key == "0" ? "no answer" : s.Key)}: {s.Value}")).ToList();
             md.AppendLine("| figure | value |");
             md.AppendLine("| --- | --- |");
-            md.AppendLine(Invariant($"| ClickHouse away (stop → answering again) | {(outage?.DownSeconds is { } down ? $"{down:F1} s" : "did not come back")} |"));
+            md.AppendLine(Invariant($"| ClickHouse away (process gone → answering again) | {(outage?.DownSeconds is { } down ? $"{down:F1} s" : "did not come back")} |"));
+            md.AppendLine(Invariant($"| stop signal → process gone | {(outage is null ? "–" : $"{outage.StoppingSeconds:F1} s")} |"));
             md.AppendLine(Invariant($"| requests, answered 200 | {load.Requests:N0}, {load.Ok:N0} |"));
             md.AppendLine(Invariant($"| client-visible errors (non-200 by status) | {(errors.Count == 0 ? "none" : string.Join(", ", errors))} |"));
             md.AppendLine(Invariant($"| dropped iterations (open model's cap) | {load.Dropped:N0} |"));

@@ -80,7 +80,7 @@ internal sealed class IngestLogWatch : IAsyncDisposable
         }
 
         var drainWait = (_clock.Elapsed - drainStarted).TotalSeconds;
-        var after = await _scrape(cancellationToken);
+        var after = await SampleAsync(cancellationToken);
         var hasLog = after?.LogBytes is not null;
         var lag = after?.ShipLag;
         return new IngestObservation

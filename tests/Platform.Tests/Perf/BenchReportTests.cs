@@ -76,7 +76,7 @@ public sealed class BenchReportTests : IDisposable
     [Fact]
     public void The_outage_scenario_reports_errors_log_growth_drain_time_and_freshness_from_the_log_scrapes()
     {
-        // Stopped at 1000 s, answering again at 1020 s; the log was at 1 MB before, peaked at 50 MB, and was back at 1 MB
+        // Stopped at 1000 s (gone at 1000.5 s), answering again at 1020 s; the log was at 1 MB before, peaked at 50 MB, and was back at 1 MB
         // 3 s after the return.
         double[] bytes = [1, 1, 10, 30, 50, 40, 20, 1, 1];
         double[] at = [995, 999, 1005, 1015, 1020, 1021, 1022, 1023, 1030];
@@ -96,13 +96,14 @@ public sealed class BenchReportTests : IDisposable
                 Samples = [.. at.Select((t, i) => new LogSample(t, t - 995, bytes[i] * 1048576, 1, t >= 1000 && t < 1023 ? t - 1000 : 0.5))],
             },
         };
-        Scenario("01-clickhouse-outage", "kind=outage clickhouse_stopped_at=1000.0 clickhouse_returned_at=1020.0", ("load", run));
+        Scenario("01-clickhouse-outage", "kind=outage clickhouse_stopped_at=1000.0 clickhouse_gone_at=1000.5 clickhouse_returned_at=1020.0", ("load", run));
 
         var results = BenchResults.Load(_directory);
         var markdown = ResultsMarkdown.Write(results);
 
         Assert.Empty(results.Problems());
-        Assert.Contains("| ClickHouse away (stop → answering again) | 20.0 s |", markdown, StringComparison.Ordinal);
+        Assert.Contains("| ClickHouse away (process gone → answering again) | 19.5 s |", markdown, StringComparison.Ordinal);
+        Assert.Contains("| stop signal → process gone | 0.5 s |", markdown, StringComparison.Ordinal);
         Assert.Contains("| client-visible errors (non-200 by status) | none |", markdown, StringComparison.Ordinal);
         Assert.Contains("| failed ClickHouse inserts (retried by the shipper) | 7 |", markdown, StringComparison.Ordinal);
         Assert.Contains("| log before the stop → peak during the outage | 1.0 MB → 50.0 MB (of 1024.0 MB; oldest unshipped event 20.0 s old) |", markdown, StringComparison.Ordinal);

@@ -251,7 +251,8 @@ internal sealed record Scenario(string Directory, IReadOnlyDictionary<string, st
         }
 
         var gone = ClickHouseGoneAt ?? stopped;
-        return new OutageFigures(returned is null ? null : returned.Value - gone, gone - stopped, before, peak?.Bytes ?? 0, peak?.OldestUnshippedAgeSeconds ?? 0, drained);
+        return new OutageFigures(returned is null ? null : returned.Value - gone, gone - stopped, before, peak?.Bytes ?? 0,
+            samples.Where(s => s.UnixSeconds >= stopped).Select(s => s.OldestUnshippedAgeSeconds).DefaultIfEmpty(0).Max(), drained);
     }
 
     public IEnumerable<string> Problems()

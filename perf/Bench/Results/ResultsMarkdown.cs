@@ -129,7 +129,7 @@ internal static class ResultsMarkdown
             md.AppendLine(Invariant($"| dropped iterations (open model's cap) | {load.Dropped:N0} |"));
             md.AppendLine(Invariant($"| latency p50 / p99 / max | {Ms(load.P50Ms)} / {Ms(load.P99Ms)} / {Ms(load.MaxMs)} |"));
             md.AppendLine(Invariant($"| failed ClickHouse inserts (retried by the shipper) | {(load.StorageErrors is { } failed ? failed.ToString("N0", CultureInfo.InvariantCulture) : "–")} |"));
-            md.AppendLine(Invariant($"| log before the stop → peak during the outage | {(outage is null || load.PeakLogBytes is null ? "–" : $"{Mb(outage.BytesBefore)} → {Mb(outage.PeakBytes)} (of {Mb(load.LogMaxBytes ?? 0)}; oldest unshipped event {outage.PeakOldestAgeSeconds:F1} s old)")} |"));
+            md.AppendLine(Invariant($"| log before the stop → peak during the outage | {(outage is null || load.PeakLogBytes is null ? "–" : $"{Mb(outage.BytesBefore)} → {Mb(outage.PeakBytes)} (of {Mb(load.LogMaxBytes ?? 0)}; oldest unshipped event up to {outage.PeakOldestAgeSeconds:F1} s old)")} |"));
             md.AppendLine(Invariant($"| drained after ClickHouse's return | {(outage?.DrainedAfterReturnSeconds is { } drained ? $"{drained:F1} s" : "not before the drain timeout")} |"));
             md.AppendLine(Invariant($"| log empty after the load ended | {(load.LogDrainWaitSeconds is { } wait ? $"{wait:F1} s" : "–")} |"));
             md.AppendLine(Invariant($"| freshness p50 / p95 / p99 over the run | {Freshness(load)} |"));

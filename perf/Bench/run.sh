@@ -13,18 +13,27 @@
 #   CONCURRENCY=32      closed-model senders                   OPEN_CONCURRENCY=256  open-model cap on requests in flight
 #   SUSTAINED=120       seconds of the sustained run (0 skips) SUSTAINED_RATE    requests/s (default: half the gateway's peak)
 #   READ_RATE=5         query API reads/s beside the writes    SEED_REQUESTS=200 writes (100 events each) the reads read
+#   OUTAGE=40           seconds ClickHouse is stopped under half-peak load through the gateway (0 skips)
+#   OUTAGE_LEAD=10      seconds of load before the stop        OUTAGE_TAIL=30    seconds of load after the start again
+#   OUTAGE_STOP=kill    kill (SIGKILL, as abrupt as a crash) or term (SIGTERM, a clean shutdown)
+#   DRAIN_TIMEOUT=300   seconds a write run waits for ingest's write-ahead log to drain before its storage checks
 #   OUT=perf-results/bench-<time>                              the results directory
-# With the defaults a run took 6½ to 8½ minutes on our busy 2-core machine, build included (2½ less with SUSTAINED=0).
+# With the defaults a run took 6½ to 8½ minutes on our busy 2-core machine, build included (2½ less with SUSTAINED=0),
+# before the outage scenario: it adds OUTAGE_LEAD + OUTAGE + OUTAGE_TAIL seconds, ClickHouse's restart and the drain.
 set -euo pipefail
 cd "$(dirname "$0")/../.."
 
 DURATION=${DURATION:-20}; WARMUP=${WARMUP:-5}; CONCURRENCY=${CONCURRENCY:-32}; OPEN_CONCURRENCY=${OPEN_CONCURRENCY:-256}
 SUSTAINED=${SUSTAINED:-120}; SUSTAINED_RATE=${SUSTAINED_RATE:-}; READ_RATE=${READ_RATE:-5}; SEED_REQUESTS=${SEED_REQUESTS:-200}
 IDLE=${IDLE:-5}
+OUTAGE=${OUTAGE:-40}; OUTAGE_LEAD=${OUTAGE_LEAD:-10}; OUTAGE_TAIL=${OUTAGE_TAIL:-30}; OUTAGE_STOP=${OUTAGE_STOP:-kill}
+DRAIN_TIMEOUT=${DRAIN_TIMEOUT:-300}
+case "$OUTAGE_STOP" in kill|term) ;; *) echo "OUTAGE_STOP must be kill or term" >&2; exit 2 ;; esac
 OUT=${OUT:-perf-results/bench-$(date -u +%Y%m%d-%H%M%S)}
 EVENTS=100
 command_line=""
-for knob in DURATION WARMUP IDLE CONCURRENCY OPEN_CONCURRENCY SUSTAINED SUSTAINED_RATE READ_RATE SEED_REQUESTS OUT; do
+for knob in DURATION WARMUP IDLE CONCURRENCY OPEN_CONCURRENCY SUSTAINED SUSTAINED_RATE READ_RATE SEED_REQUESTS \
+  OUTAGE OUTAGE_LEAD OUTAGE_TAIL OUTAGE_STOP DRAIN_TIMEOUT OUT; do
   # Only what the caller set, so the recorded command is the one to type again.
   if printenv "$knob" >/dev/null; then command_line+="$knob=$(printf '%q' "${!knob}") "; fi
 done
@@ -101,8 +110,12 @@ cat >"$work/ch/users.xml" <<XML
 <yandex><profiles><default></default></profiles><users><default><password></password><networks><ip>127.0.0.1</ip></networks>
 <profile>default</profile><quota>default</quota></default></users><quotas><default></default></quotas></yandex>
 XML
-(cd "$work/ch" && exec clickhouse-server --config-file="$work/ch/config.xml" >"$work/clickhouse.log" 2>&1) &
-pids+=($!); pid_of[clickhouse]=$!
+# The outage scenario stops this server and starts it again on the same data: the sampler reads its pid from a file.
+start_clickhouse() {
+  (cd "$work/ch" && exec clickhouse-server --config-file="$work/ch/config.xml" >>"$work/clickhouse.log" 2>&1) &
+  pids+=($!); pid_of[clickhouse]=$!; echo "$!" >"$work/clickhouse.pid"
+}
+start_clickhouse
 
 ch() { curl -sS --fail-with-body "http://127.0.0.1:$ch_http/" --data-binary "$1"; }
 wait_for() { # what, command...: up to 60 s
@@ -117,7 +130,7 @@ wait_for clickhouse curl -sf "http://127.0.0.1:$ch_http/?query=SELECT%201"
 keys="$work/keys"
 token() { dotnet "$devtoken_dll" --key-dir "$keys" --tenant "$1" --scope "$2" --lifetime 2h; }
 token bench-warmup group_api >"$work/token-warmup"
-tenants=(bench-warmup bench-direct bench-direct-open bench-gateway bench-gateway-open bench-retry bench-reads bench-sustained)
+tenants=(bench-warmup bench-direct bench-direct-open bench-gateway bench-gateway-open bench-retry bench-reads bench-sustained bench-outage)
 auth=(--Auth:Issuer=platform-dev --Auth:PublicKeyFiles:0="$keys/dev.pem")
 
 (cd "$ingest_dir" && exec dotnet "$ingest_dll" --urls "http://127.0.0.1:$ingest_port" "${auth[@]}" \
@@ -166,6 +179,7 @@ mkfifo "$work/tick"
   t0=$EPOCHREALTIME
   while :; do
     line="$(awk -v a="$EPOCHREALTIME" -v b="$t0" 'BEGIN { printf "%.1f", a - b }'),$(cat "$work/scenario")"
+    pid_of[clickhouse]=$(cat "$work/clickhouse.pid")
     for c in gateway ingest redis clickhouse; do
       line+=",$(awk '/^VmRSS/ { print $2 }' "/proc/${pid_of[$c]}/status" 2>/dev/null || echo 0)"
     done
@@ -226,7 +240,10 @@ finish() {
 }
 run() { start "$@"; finish "$1"; }
 # writes TENANT: the arguments of a verified Group API load as that tenant (into the array w).
-verify=(--verify-clickhouse "$ch_url" --verify-database platform --verify-raw-table bench_audit.events_raw --ingest-metrics "$ingest_url/metrics")
+# With --ingest-metrics LoadGen also watches ingest's write-ahead log and waits for it to drain before checking storage
+# (a 200 means durable in the log, not yet stored), and reports the ship lag (freshness) percentiles over the run.
+verify=(--verify-clickhouse "$ch_url" --verify-database platform --verify-raw-table bench_audit.events_raw --ingest-metrics "$ingest_url/metrics"
+  --drain-timeout "$DRAIN_TIMEOUT")
 writes() { w=(--token-file "$work/token-$1" --tenant "$1" --events "$EVENTS" "${verify[@]}"); }
 field() { sed -n "s/^  \"$2\": \([0-9.]*\).*/\1/p" "$1" | head -n 1; }
 for t in "${tenants[@]}"; do token "$t" group_api >"$work/token-$t"; done
@@ -318,6 +335,39 @@ if [ "$SUSTAINED" -gt 0 ]; then
   window_end
 fi
 
+if [ "$OUTAGE" -gt 0 ]; then
+  # ClickHouse stopped for OUTAGE s under half-peak open load through the gateway, then started again on the same data
+  # directory. Ingest acks from its write-ahead log and its shipper retries, so clients should see no error; LoadGen
+  # scrapes the log's size every half second, waits for the drain after the load, then checks every acked event is
+  # stored exactly once. The report lines the scrapes up with the stop and start times recorded here.
+  begin clickhouse-outage "ClickHouse stopped for $OUTAGE s under the gateway at half its peak" kind=outage stop="$OUTAGE_STOP"
+  window_start
+  writes bench-outage
+  start load --target "$gateway_url" "${w[@]}" --model open --rate "$half_rate" --concurrency "$OPEN_CONCURRENCY" \
+    --duration $((OUTAGE_LEAD + OUTAGE + OUTAGE_TAIL))
+  sleep "$OUTAGE_LEAD"
+  ch_pid=${pid_of[clickhouse]}
+  # The killed process's CPU so far counts towards the window, as the new process's does from zero.
+  cpu_before[clickhouse]=$(( ${cpu_before[clickhouse]} - $(cpu_ms "$ch_pid") ))
+  now() { awk -v t="$EPOCHREALTIME" 'BEGIN { printf "%.3f", t }'; }
+  echo "clickhouse_stopped_at=$(now)" >>"$scenario_dir/scenario.txt"
+  if [ "$OUTAGE_STOP" = kill ]; then kill -9 "$ch_pid"; else kill -TERM "$ch_pid"; fi
+  # A clean stop lets running queries finish first (18 s was seen here): the outage counts from the process's exit.
+  wait "$ch_pid" 2>/dev/null || true
+  echo "clickhouse_gone_at=$(now)" >>"$scenario_dir/scenario.txt"
+  sleep "$OUTAGE"
+  echo "   ClickHouse ($OUTAGE_STOP) stopped for $OUTAGE s; starting it again on the same data"
+  start_clickhouse
+  for _ in $(seq 600); do curl -sf "$ch_url/?query=SELECT%201" >/dev/null 2>&1 && break; sleep 0.1; done
+  if curl -sf "$ch_url/?query=SELECT%201" >/dev/null 2>&1; then
+    echo "clickhouse_returned_at=$(now)" >>"$scenario_dir/scenario.txt"
+  else
+    echo "   ClickHouse did not answer within 60 s of its start again" >&2
+  fi
+  finish load
+  window_end
+fi
+
 # --- report ------------------------------------------------------------------------------------------------------------
 stop_sampler
 {
@@ -335,7 +385,9 @@ stop_sampler
   echo "dotnet=$(dotnet --version)"
   echo "clickhouse=$(ch 'SELECT version()' | tr -d '\n')"
   echo "redis=$(redis-server --version | sed -n 's/.*v=\([0-9.]*\).*/\1/p')"
-  echo "settings=DURATION=$DURATION s per scenario, WARMUP=$WARMUP s, IDLE=$IDLE s, CONCURRENCY=$CONCURRENCY, OPEN_CONCURRENCY=$OPEN_CONCURRENCY, $EVENTS events per request, half rate $half_rate requests/s, READ_RATE=$READ_RATE, SEED_REQUESTS=$SEED_REQUESTS, SUSTAINED=$SUSTAINED s"
+  echo "settings=DURATION=$DURATION s per scenario, WARMUP=$WARMUP s, IDLE=$IDLE s, CONCURRENCY=$CONCURRENCY, OPEN_CONCURRENCY=$OPEN_CONCURRENCY, $EVENTS events per request, half rate $half_rate requests/s, READ_RATE=$READ_RATE, SEED_REQUESTS=$SEED_REQUESTS, SUSTAINED=$SUSTAINED s, OUTAGE=$OUTAGE s ($OUTAGE_STOP; load $OUTAGE_LEAD s before, $OUTAGE_TAIL s after), DRAIN_TIMEOUT=$DRAIN_TIMEOUT s"
+  # ingest's own view at the end (log, ship lag, inserts): the names the report reads, as the exporter spells them.
+  curl -sf "$ingest_url/metrics" >"$OUT/ingest-metrics.txt" 2>/dev/null || true
   for c in gateway ingest redis clickhouse; do
     echo "vmhwm_kb_$c=$(awk '/^VmHWM/ { print $2 }' "/proc/${pid_of[$c]}/status" 2>/dev/null || echo 0)"
   done

@@ -20,7 +20,7 @@ internal static class Program
                            [--max-error-rate F] [--min-events-per-second N] [--max-p99-ms MS] [--max-dropped N]
                            [--workload group|reads|clickhouse] [--tenant T] [--clickhouse-table DB.TABLE] [--seeded-events N]
                            [--verify-clickhouse http://127.0.0.1:8123 [--verify-database platform] [--verify-raw-table DB.TABLE]
-                            [--ingest-metrics http://127.0.0.1:8081/metrics]]
+                            [--ingest-metrics http://127.0.0.1:8081/metrics [--drain-timeout 300]]]
             open:   --rate requests/s (optionally ramped linearly to --ramp-to over --ramp-seconds), at most --concurrency in flight;
                     arrivals beyond the cap are dropped iterations; latency counts from each request's intended send time.
             closed: --concurrency senders, each sending again when answered (peak throughput).
@@ -29,6 +29,8 @@ internal static class Program
             clickhouse: the baseline, ClickHouse's HTTP INSERT ... FORMAT JSONEachRow of the trait rows of the same events into
                         --clickhouse-table (shaped like ingest's group_traits), as --tenant; no token.
             --verify-clickhouse: after the run, check storage holds exactly the distinct events acked (a failed check exits 1).
+            --ingest-metrics: also watch ingest's write-ahead log during the run, wait (up to --drain-timeout seconds) for it to
+                        drain before the checks, and report the ship lag percentiles and the log's peak (ingest-log.csv).
             A run needs --requests, --duration or both; only loopback targets are loaded.
             """;
 
@@ -124,6 +126,11 @@ internal static class Program
             ingestBefore = await verifier.ReadIngestCountersAsync(cancel.Token);
         }
 
+        // Ingest acks once events are in its write-ahead log and ships them behind the answer: the log is watched during
+        // the run (how far it grows) and drained before storage is checked.
+        await using var logWatch = verifier is not null && verify!.IngestMetrics is not null && settings.Workload == Workload.GroupApi
+            ? await IngestLogWatch.StartAsync(verifier.ScrapeAsync, cancel.Token)
+            : null;
         using var engine = new LoadEngine(settings);
         var run = engine.RunAsync(cancel.Token);
         if (!Console.IsOutputRedirected)
@@ -144,9 +151,25 @@ internal static class Program
         }
 
         var result = await run;
+        if (logWatch is not null)
+        {
+            var drainTimeout = TimeSpan.FromSeconds(Number(options, "drain-timeout") ?? 300);
+            result = result with { Ingest = await logWatch.FinishAsync(drainTimeout, CancellationToken.None) };
+        }
+
         if (verifier is not null)
         {
-            result = result with { Verification = await verifier.VerifyAsync(result, engine.Events, ingestBefore, CancellationToken.None) };
+            var verification = await verifier.VerifyAsync(result, engine.Events, ingestBefore, CancellationToken.None);
+            if (result.Ingest?.LogBytesLeft is { } left)
+            {
+                verification = verification with
+                {
+                    Checks = [new VerificationCheck("ingest's log drained before the storage checks (unshipped bytes left)", 0, (long)left,
+                        left > 0 ? $"gave up after {result.Ingest.DrainWaitSeconds:F0} s (--drain-timeout)" : null), .. verification.Checks],
+                };
+            }
+
+            result = result with { Verification = verification };
         }
 
         var failures = Thresholds(result, options);

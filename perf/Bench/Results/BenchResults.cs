@@ -61,6 +61,26 @@ internal sealed record RunSummary
 
     public IReadOnlyList<string> FailedChecks { get; init; } = [];
 
+    /// <summary>Ingest's freshness lag over the run (seconds from log append to stored), when it reported one.</summary>
+    public double? ShipLagP50Seconds { get; init; }
+
+    public double? ShipLagP95Seconds { get; init; }
+
+    public double? ShipLagP99Seconds { get; init; }
+
+    /// <summary>The write-ahead log's largest unshipped size seen during the run, when ingest has a log.</summary>
+    public double? PeakLogBytes { get; init; }
+
+    public double? PeakOldestUnshippedAgeSeconds { get; init; }
+
+    public double? LogMaxBytes { get; init; }
+
+    /// <summary>Seconds from the end of the load until the log was empty (the storage checks waited for it).</summary>
+    public double? LogDrainWaitSeconds { get; init; }
+
+    /// <summary>Failed storage inserts during the run (the shipper retries them).</summary>
+    public double? StorageErrors { get; init; }
+
     public IReadOnlyList<string> ErrorSamples { get; init; } = [];
 
     public IReadOnlyDictionary<string, long> Statuses { get; init; } = new Dictionary<string, long>();
@@ -102,8 +122,20 @@ internal sealed record RunSummary
             }
         }
 
+        double? Optional(JsonElement parent, string name) =>
+            parent.ValueKind == JsonValueKind.Object && parent.TryGetProperty(name, out var value) && value.ValueKind == JsonValueKind.Number ? value.GetDouble() : null;
+        var ingest = root.TryGetProperty("ingest", out var observed) ? observed : default;
+
         return new RunSummary
         {
+            ShipLagP50Seconds = Optional(ingest, "ship_lag_p50_s"),
+            ShipLagP95Seconds = Optional(ingest, "ship_lag_p95_s"),
+            ShipLagP99Seconds = Optional(ingest, "ship_lag_p99_s"),
+            PeakLogBytes = Optional(ingest, "log_peak_bytes"),
+            PeakOldestUnshippedAgeSeconds = Optional(ingest, "log_peak_oldest_unshipped_age_s"),
+            LogMaxBytes = Optional(ingest, "log_max_bytes"),
+            LogDrainWaitSeconds = Optional(ingest, "log_drain_wait_s"),
+            StorageErrors = Optional(ingest, "storage_errors"),
             Workload = root.GetProperty("workload").GetString()!,
             Model = root.GetProperty("model").GetString()!,
             Offered = root.GetProperty("offered").GetString()!,
@@ -169,6 +201,60 @@ internal sealed record Scenario(string Directory, IReadOnlyDictionary<string, st
 
     public bool Verified => Runs.Values.Any(r => r.VerificationPassed is not null);
 
+    /// <summary>The ClickHouse outage scenario: storage was stopped during the load and started again on the same data.</summary>
+    public bool IsOutage => Info.GetValueOrDefault("kind") == "outage";
+
+    /// <summary>Unix seconds when run.sh stopped ClickHouse and when it answered again; null outside the outage scenario.</summary>
+    public double? ClickHouseStoppedAt => Info.ContainsKey("clickhouse_stopped_at") ? Number("clickhouse_stopped_at") : null;
+
+    public double? ClickHouseReturnedAt => Info.ContainsKey("clickhouse_returned_at") ? Number("clickhouse_returned_at") : null;
+
+    /// <summary>Unix seconds when the stopped server's process had exited (a clean stop first finishes running queries).</summary>
+    public double? ClickHouseGoneAt => Info.ContainsKey("clickhouse_gone_at") ? Number("clickhouse_gone_at") : null;
+
+    /// <summary>The measured load's scrapes of ingest's log (its <c>ingest-log.csv</c>), oldest first.</summary>
+    public IReadOnlyList<LogPoint> LogSamples()
+    {
+        var file = System.IO.Path.Combine(Directory, "load", "ingest-log.csv");
+        if (!File.Exists(file))
+        {
+            return [];
+        }
+
+        return [.. File.ReadAllLines(file).Skip(1)
+            .Select(line => line.Split(','))
+            .Where(cells => cells.Length >= 5)
+            .Select(cells => new LogPoint(
+                double.Parse(cells[0], NumberStyles.Float, CultureInfo.InvariantCulture),
+                double.Parse(cells[2], NumberStyles.Float, CultureInfo.InvariantCulture),
+                double.Parse(cells[4], NumberStyles.Float, CultureInfo.InvariantCulture)))];
+    }
+
+    /// <summary>What the outage did to the log, from the scrapes around run.sh's stop and start of ClickHouse.</summary>
+    public OutageFigures? Outage()
+    {
+        if (!IsOutage || ClickHouseStoppedAt is not { } stopped)
+        {
+            return null;
+        }
+
+        var samples = LogSamples();
+        var returned = ClickHouseReturnedAt;
+        // The log's level under the same load before storage went away: a 1 s block waiting to ship is normal.
+        var before = samples.Where(s => s.UnixSeconds < stopped).Select(s => s.Bytes).DefaultIfEmpty(0).Max();
+        var peak = samples.Where(s => s.UnixSeconds >= stopped).DefaultIfEmpty().MaxBy(s => s?.Bytes ?? 0);
+        double? drained = null;
+        if (returned is { } back)
+        {
+            var first = samples.FirstOrDefault(s => s.UnixSeconds >= back && s.Bytes <= before);
+            drained = first is null ? null : first.UnixSeconds - back;
+        }
+
+        var gone = ClickHouseGoneAt ?? stopped;
+        return new OutageFigures(returned is null ? null : returned.Value - gone, gone - stopped, before, peak?.Bytes ?? 0,
+            samples.Where(s => s.UnixSeconds >= stopped).Select(s => s.OldestUnshippedAgeSeconds).DefaultIfEmpty(0).Max(), drained);
+    }
+
     public IEnumerable<string> Problems()
     {
         foreach (var (key, value) in Info.Where(i => i.Key.StartsWith("exit_", StringComparison.Ordinal)))
@@ -183,6 +269,11 @@ internal sealed record Scenario(string Directory, IReadOnlyDictionary<string, st
             {
                 yield return $"{Name}: the {run} run wrote no summary";
             }
+        }
+
+        if (IsOutage && ClickHouseReturnedAt is null)
+        {
+            yield return $"{Name}: ClickHouse did not come back after the outage (see clickhouse.log)";
         }
 
         foreach (var (run, summary) in Runs)
@@ -202,6 +293,17 @@ internal sealed record Scenario(string Directory, IReadOnlyDictionary<string, st
     private double Number(string key) =>
         Info.TryGetValue(key, out var text) ? double.Parse(text, NumberStyles.Float, CultureInfo.InvariantCulture) : 0;
 }
+
+/// <summary>One scrape of ingest's log during a run: when (Unix seconds), unshipped bytes, the oldest unshipped event's age.</summary>
+internal sealed record LogPoint(double UnixSeconds, double Bytes, double OldestUnshippedAgeSeconds);
+
+/// <summary>
+/// The outage as the log saw it: how long ClickHouse was away (its process's exit to answering again) and how long the
+/// stop took to end the process (0 for a kill, a clean stop's shutdown otherwise), the log's level under the same
+/// load before the stop, its peak after, and the seconds from ClickHouse's return until the log was back to that level
+/// (null when it was not, within the load).
+/// </summary>
+internal sealed record OutageFigures(double? DownSeconds, double StoppingSeconds, double BytesBefore, double PeakBytes, double PeakOldestAgeSeconds, double? DrainedAfterReturnSeconds);
 
 /// <summary>One line of the per-second samples run.sh writes: RSS in kB per service (0 when the process was gone).</summary>
 internal sealed record RssSample(double ElapsedSeconds, string Scenario, IReadOnlyDictionary<string, long> Kilobytes);

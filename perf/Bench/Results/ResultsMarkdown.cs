@@ -32,6 +32,7 @@ internal static class ResultsMarkdown
         md.AppendLine();
 
         WriteThroughput(md, results);
+        WriteOutage(md, results);
         WriteCpu(md, results);
         WriteMemory(md, results);
         WriteChecks(md, results);
@@ -45,26 +46,30 @@ internal static class ResultsMarkdown
         md.AppendLine("## Throughput and latency");
         md.AppendLine();
         md.AppendLine("Latency is from each request's intended send time (open model) or its send (closed model) to its answer, " +
-            "which comes only after storage committed. Ratios divide events/s by the ClickHouse HTTP baseline's events/s equivalent " +
-            "and by ingest-direct's closed-model peak, both from this run.");
+            "which on ClickHouse comes once the request is fsynced in ingest's write-ahead log (with the embedded store, once stored). Ratios divide events/s by the ClickHouse HTTP baseline's events/s equivalent " +
+            "and by ingest-direct's closed-model peak, both from this run. Freshness is ingest's ship lag (`platform.ingest.ship.lag`: " +
+            "from a request's append to the write-ahead log to its events being in ClickHouse, so how stale queries are) over the run " +
+            "and its drain, p50 / p95 / p99 from the histogram's growth, interpolated within its buckets (0.01, 0.025, 0.05, 0.1, 0.25, " +
+            "0.5, 1, 2, 5, 10, 30, 60 … s), so coarse above a few seconds; \"peak age\" is the oldest unshipped event's largest age " +
+            "seen in the half-second scrapes of the run, a finer bound on how stale queries got; \"–\" where ingest reports none.");
         md.AppendLine();
-        md.AppendLine("| scenario | load | events/s | rows/s or reads/s | p50 | p95 | p99 | max | errors | dropped | verification | × ClickHouse HTTP | × ingest direct |");
-        md.AppendLine("| --- | --- | --- | --- | --- | --- | --- | --- | --- | --- | --- | --- | --- |");
+        md.AppendLine("| scenario | load | events/s | rows/s or reads/s | p50 | p95 | p99 | max | errors | dropped | verification | × ClickHouse HTTP | × ingest direct | freshness p50 / p95 / p99 | peak age |");
+        md.AppendLine("| --- | --- | --- | --- | --- | --- | --- | --- | --- | --- | --- | --- | --- | --- | --- |");
         foreach (var scenario in results.Scenarios.Where(s => !s.IsIdle))
         {
             if (scenario.Load is { } load)
             {
                 var perSecond = load.Workload == "ClickHouseInsert" ? Invariant($"{load.RowsPerSecond:N0} rows/s") : "";
-                md.AppendLine(Invariant($"| {scenario.Title} | {load.Model.ToLowerInvariant()}, {load.Offered} | {load.EventsPerSecond:N0} | {perSecond} | {Ms(load.P50Ms)} | {Ms(load.P95Ms)} | {Ms(load.P99Ms)} | {Ms(load.MaxMs)} | {load.Errors} | {load.Dropped} | {Verification(scenario)} | {Ratio(load.EventsPerSecond, clickHouse?.EventsPerSecond)} | {Ratio(load.EventsPerSecond, direct?.EventsPerSecond)} |"));
+                md.AppendLine(Invariant($"| {scenario.Title} | {load.Model.ToLowerInvariant()}, {load.Offered} | {load.EventsPerSecond:N0} | {perSecond} | {Ms(load.P50Ms)} | {Ms(load.P95Ms)} | {Ms(load.P99Ms)} | {Ms(load.MaxMs)} | {load.Errors} | {load.Dropped} | {Verification(scenario)} | {Ratio(load.EventsPerSecond, clickHouse?.EventsPerSecond)} | {Ratio(load.EventsPerSecond, direct?.EventsPerSecond)} | {Freshness(load)} | {(load.PeakOldestUnshippedAgeSeconds is { } age ? Seconds(age) : "–")} |"));
             }
             else
             {
-                md.AppendLine(Invariant($"| {scenario.Title} | no summary: the load generator did not finish | | | | | | | | | FAILED | | |"));
+                md.AppendLine(Invariant($"| {scenario.Title} | no summary: the load generator did not finish | | | | | | | | | FAILED | | | | |"));
             }
 
             if (scenario.Reads is { } reads)
             {
-                md.AppendLine(Invariant($"| ↳ reads beside it | {reads.Model.ToLowerInvariant()}, {reads.Offered} | – | {reads.OkPerSecond:N1} reads/s | {Ms(reads.P50Ms)} | {Ms(reads.P95Ms)} | {Ms(reads.P99Ms)} | {Ms(reads.MaxMs)} | {reads.Errors} | {reads.Dropped} | (reads) | – | – |"));
+                md.AppendLine(Invariant($"| ↳ reads beside it | {reads.Model.ToLowerInvariant()}, {reads.Offered} | – | {reads.OkPerSecond:N1} reads/s | {Ms(reads.P50Ms)} | {Ms(reads.P95Ms)} | {Ms(reads.P99Ms)} | {Ms(reads.MaxMs)} | {reads.Errors} | {reads.Dropped} | (reads) | – | – | – | – |"));
             }
         }
 
@@ -96,14 +101,54 @@ internal static class ResultsMarkdown
         }
     }
 
+    private static void WriteOutage(StringBuilder md, BenchResults results)
+    {
+        foreach (var scenario in results.Scenarios.Where(s => s.IsOutage))
+        {
+            md.AppendLine("## ClickHouse outage");
+            md.AppendLine();
+            md.AppendLine(Invariant($"{scenario.Title}. ClickHouse was stopped (`{scenario.Info.GetValueOrDefault("stop", "SIGKILL")}`) during the load and started again on the same data directory; ingest acks from its write-ahead log, so the outage should show as log growth, not as client errors.") +
+                " \"Drained\" is the time from ClickHouse answering again until the log was first back to its level before the stop (about one block waiting to ship), while the load went on or, if it took longer, during the wait for the drain after it; the storage checks ran once the log was empty.");
+            md.AppendLine();
+            var load = scenario.Load;
+            if (load is null)
+            {
+                md.AppendLine("No summary: the load generator did not finish.");
+                md.AppendLine();
+                continue;
+            }
+
+            var outage = scenario.Outage();
+            var errors = load.Statuses.Where(s => s.Key != "200").Select(s => Invariant($"{(s.Key == "0" ? "no answer" : s.Key)}: {s.Value}")).ToList();
+            md.AppendLine("| figure | value |");
+            md.AppendLine("| --- | --- |");
+            md.AppendLine(Invariant($"| ClickHouse away (process gone → answering again) | {(outage?.DownSeconds is { } down ? $"{down:F1} s" : "did not come back")} |"));
+            md.AppendLine(Invariant($"| stop signal → process gone | {(outage is null ? "–" : $"{outage.StoppingSeconds:F1} s")} |"));
+            md.AppendLine(Invariant($"| requests, answered 200 | {load.Requests:N0}, {load.Ok:N0} |"));
+            md.AppendLine(Invariant($"| client-visible errors (non-200 by status) | {(errors.Count == 0 ? "none" : string.Join(", ", errors))} |"));
+            md.AppendLine(Invariant($"| dropped iterations (open model's cap) | {load.Dropped:N0} |"));
+            md.AppendLine(Invariant($"| latency p50 / p99 / max | {Ms(load.P50Ms)} / {Ms(load.P99Ms)} / {Ms(load.MaxMs)} |"));
+            md.AppendLine(Invariant($"| failed ClickHouse inserts (retried by the shipper) | {(load.StorageErrors is { } failed ? failed.ToString("N0", CultureInfo.InvariantCulture) : "–")} |"));
+            md.AppendLine(Invariant($"| log before the stop → peak during the outage | {(outage is null || load.PeakLogBytes is null ? "–" : $"{Mb(outage.BytesBefore)} → {Mb(outage.PeakBytes)} (of {Mb(load.LogMaxBytes ?? 0)}; oldest unshipped event up to {outage.PeakOldestAgeSeconds:F1} s old)")} |"));
+            md.AppendLine(Invariant($"| drained after ClickHouse's return | {(outage?.DrainedAfterReturnSeconds is { } drained ? $"{drained:F1} s" : "not before the drain timeout")} |"));
+            md.AppendLine(Invariant($"| log empty after the load ended | {(load.LogDrainWaitSeconds is { } wait ? $"{wait:F1} s" : "–")} |"));
+            md.AppendLine(Invariant($"| freshness p50 / p95 / p99 over the run | {Freshness(load)} |"));
+            md.AppendLine(Invariant($"| storage check after the drain (every acked event stored exactly once) | {(load.VerificationPassed is null ? "not run" : load.VerificationPassed.Value && load.FailedChecks.Count == 0 ? Invariant($"passed ({load.Checks.Count} checks)") : "FAILED")} |"));
+            md.AppendLine();
+            md.AppendLine("The log's size every half second is in the scenario's `load/ingest-log.csv` (Unix seconds; the stop and start times are in its `scenario.txt`).");
+            md.AppendLine();
+        }
+    }
+
     private static void WriteCpu(StringBuilder md, BenchResults results)
     {
         md.AppendLine("## CPU per 1,000 events");
         md.AppendLine();
         md.AppendLine("CPU milliseconds (user + system, from `/proc/<pid>/stat` before and after each measured window; the load generator's " +
             "from its own process) divided by the events acked in the window, duplicates included; for the ClickHouse baseline, per " +
-            "1,000 events' trait rows. \"cores busy\" is all of it over the window's wall time; \"events per insert\" is ingest's group commit " +
-            "(from its metrics), which decides how much ClickHouse works per event.");
+            "1,000 events' trait rows. A write run's window includes the wait for ingest's log to drain, so the shipper's inserts of its " +
+            "events are in it. \"cores busy\" is all of it over the window's wall time; \"events per insert\" is ingest's insert size (the " +
+            "shipper's blocks on ClickHouse, the group commit otherwise; from its metrics), which decides how much ClickHouse works per event.");
         md.AppendLine();
         md.AppendLine("| scenario | events | window | gateway | ingest | redis | clickhouse | services | load generator | all | cores busy | events per insert |");
         md.AppendLine("| --- | --- | --- | --- | --- | --- | --- | --- | --- | --- | --- | --- |");
@@ -220,6 +265,15 @@ internal static class ResultsMarkdown
         var checks = scenario.Runs.Values.Sum(r => r.Checks.Count);
         return checks == 0 ? "–" : Invariant($"passed ({checks} checks)");
     }
+
+    private static string Freshness(RunSummary run) =>
+        run.ShipLagP50Seconds is { } p50
+            ? Invariant($"{Seconds(p50)} / {Seconds(run.ShipLagP95Seconds ?? 0)} / {Seconds(run.ShipLagP99Seconds ?? 0)}")
+            : "–";
+
+    private static string Seconds(double seconds) => seconds >= 1 ? Invariant($"{seconds:F1} s") : Invariant($"{seconds * 1000:F0} ms");
+
+    private static string Mb(double bytes) => Invariant($"{bytes / 1048576.0:F1} MB");
 
     private static string EventsPerInsert(RunSummary run) =>
         run.IngestInserts is > 0 ? Invariant($"{(double)run.IngestInsertedEvents!.Value / run.IngestInserts.Value:F0}") : "–";

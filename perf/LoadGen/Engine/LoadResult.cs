@@ -52,6 +52,9 @@ internal sealed record LoadResult
     /// <summary>What storage and the service's metrics say after the run; null when not asked for.</summary>
     public Verification.StorageVerification? Verification { get; init; }
 
+    /// <summary>Ingest's write-ahead log and freshness lag over the run, from its metrics; null when not watched.</summary>
+    public Verification.IngestObservation? Ingest { get; init; }
+
     /// <summary>Sum of the service's own <c>accepted</c> counts.</summary>
     public required long AcceptedReported { get; init; }
 

@@ -24,6 +24,11 @@ internal static class Reports
             WriteFile(directory, "timeline.csv", TimelineCsv(result)),
             WriteFile(directory, "report.html", Html(result)),
         };
+        if (result.Ingest is { Samples.Count: > 0 } ingest)
+        {
+            files.Add(WriteFile(directory, "ingest-log.csv", IngestLogCsv(ingest)));
+        }
+
         using (var hgrm = new StringWriter(CultureInfo.InvariantCulture))
         {
             // Recorded in microseconds, written in milliseconds.
@@ -112,6 +117,20 @@ internal static class Reports
             }
         }
 
+        if (r.Ingest is { } observed)
+        {
+            md.AppendLine(observed.ShipLagP50Seconds is null
+                ? "Ship lag: ingest reported none (no write-ahead log, or nothing shipped)."
+                : Invariant($"Ship lag (log append to stored, {observed.ShipLagCount:F0} log records, interpolated in the histogram's buckets): p50 {observed.ShipLagP50Seconds * 1000:F0} ms, p95 {observed.ShipLagP95Seconds * 1000:F0} ms, p99 {observed.ShipLagP99Seconds * 1000:F0} ms."));
+            if (observed.PeakLogBytes is { } peak)
+            {
+                md.AppendLine();
+                md.AppendLine(Invariant($"Write-ahead log: peak {peak / 1048576.0:F1} MB unshipped ({observed.PeakLogRecords:F0} records, oldest {observed.PeakOldestUnshippedAgeSeconds:F1} s) of {observed.LogMaxBytes / 1048576.0:F0} MB; drained {observed.DrainWaitSeconds:F1} s after the load ended, {observed.LogBytesLeft:F0} bytes left; {observed.StorageErrors:F0} failed storage inserts (retried)."));
+            }
+
+            md.AppendLine();
+        }
+
         if (r.ErrorSamples.Count > 0)
         {
             md.AppendLine("Failed answers (samples):");
@@ -138,6 +157,18 @@ internal static class Reports
         var verification = r.Verification is null ? "none" : r.Verification.Passed ? "passed" : "failed";
         var row = Invariant($"{r.Settings.RunId},{r.Settings.Model},{r.Settings.Target},{r.Requests},{r.Ok},{r.Errors},{r.ErrorRate:F6},{r.Dropped},{r.EventsAcked},{r.DistinctEventsAcked},{r.EventsAckedPerSecond:F1},{r.LatencyMs(50):F3},{r.LatencyMs(90):F3},{r.LatencyMs(95):F3},{r.LatencyMs(99):F3},{r.MaxLatencyMs:F3},{r.Elapsed.TotalSeconds:F3},{r.Settings.Workload},{r.RowsAcked},{r.RowsAckedPerSecond:F1},{r.OkPerSecond:F2},{r.LoadGenCpu.TotalMilliseconds:F0},{verification}");
         return header + "\n" + row + "\n";
+    }
+
+    /// <summary>Every scrape of ingest's log: Unix time (to line up with events outside the run, e.g. a storage outage) and size.</summary>
+    private static string IngestLogCsv(Verification.IngestObservation ingest)
+    {
+        var csv = new StringBuilder("unix_s,second,log_bytes,log_records,oldest_unshipped_age_s\n");
+        foreach (var s in ingest.Samples)
+        {
+            csv.Append(Invariant($"{s.UnixSeconds:F3},{s.Seconds:F3},{s.Bytes:F0},{s.Records:F0},{s.OldestUnshippedAgeSeconds:F3}\n"));
+        }
+
+        return csv.ToString();
     }
 
     private static string TimelineCsv(LoadResult r)
@@ -212,6 +243,20 @@ internal static class Reports
                     ["passed"] = c.Passed,
                     ["note"] = c.Note,
                 }).ToList(),
+            },
+            ["ingest"] = r.Ingest is not { } ingest ? null : new Dictionary<string, object?>
+            {
+                ["ship_lag_count"] = ingest.ShipLagCount,
+                ["ship_lag_p50_s"] = ingest.ShipLagP50Seconds,
+                ["ship_lag_p95_s"] = ingest.ShipLagP95Seconds,
+                ["ship_lag_p99_s"] = ingest.ShipLagP99Seconds,
+                ["log_peak_bytes"] = ingest.PeakLogBytes,
+                ["log_peak_records"] = ingest.PeakLogRecords,
+                ["log_peak_oldest_unshipped_age_s"] = ingest.PeakOldestUnshippedAgeSeconds,
+                ["log_max_bytes"] = ingest.LogMaxBytes,
+                ["log_drain_wait_s"] = ingest.DrainWaitSeconds,
+                ["log_bytes_left"] = ingest.LogBytesLeft,
+                ["storage_errors"] = ingest.StorageErrors,
             },
             ["error_samples"] = r.ErrorSamples,
             ["threshold_failures"] = thresholdFailures,

@@ -86,6 +86,10 @@ internal sealed class StorageVerifier : IDisposable
         _settings = settings;
     }
 
+    /// <summary>Ingest's metrics now, or null without a metrics address.</summary>
+    public async Task<IngestMetrics?> ScrapeAsync(CancellationToken cancellationToken = default) =>
+        _settings.IngestMetrics is { } metrics ? IngestMetrics.Parse(await _http.GetStringAsync(metrics, cancellationToken)) : null;
+
     /// <summary>Ingest's counters now (every series summed), or null without a metrics address.</summary>
     public async Task<IngestCounters?> ReadIngestCountersAsync(CancellationToken cancellationToken = default)
     {

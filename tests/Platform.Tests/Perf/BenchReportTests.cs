@@ -73,6 +73,56 @@ public sealed class BenchReportTests : IDisposable
         Assert.Contains(problems, p => p.Contains("wrote no summary", StringComparison.Ordinal));
     }
 
+    [Fact]
+    public void The_outage_scenario_reports_errors_log_growth_drain_time_and_freshness_from_the_log_scrapes()
+    {
+        // Stopped at 1000 s (gone at 1000.5 s), answering again at 1020 s; the log was at 1 MB before, peaked at 50 MB, and was back at 1 MB
+        // 3 s after the return.
+        double[] bytes = [1, 1, 10, 30, 50, 40, 20, 1, 1];
+        double[] at = [995, 999, 1005, 1015, 1020, 1021, 1022, 1023, 1030];
+        var run = Run(Workload.GroupApi, requests: 4) with
+        {
+            Ingest = new IngestObservation
+            {
+                ShipLagCount = 4,
+                ShipLagP50Seconds = 0.6,
+                ShipLagP95Seconds = 18,
+                ShipLagP99Seconds = 21,
+                PeakLogBytes = 50 * 1048576.0,
+                LogMaxBytes = 1024 * 1048576.0,
+                DrainWaitSeconds = 0.5,
+                LogBytesLeft = 0,
+                StorageErrors = 7,
+                Samples = [.. at.Select((t, i) => new LogSample(t, t - 995, bytes[i] * 1048576, 1, t >= 1000 && t < 1023 ? t - 1000 : 0.5))],
+            },
+        };
+        Scenario("01-clickhouse-outage", "kind=outage clickhouse_stopped_at=1000.0 clickhouse_gone_at=1000.5 clickhouse_returned_at=1020.0", ("load", run));
+
+        var results = BenchResults.Load(_directory);
+        var markdown = ResultsMarkdown.Write(results);
+
+        Assert.Empty(results.Problems());
+        Assert.Contains("| ClickHouse away (process gone → answering again) | 19.5 s |", markdown, StringComparison.Ordinal);
+        Assert.Contains("| stop signal → process gone | 0.5 s |", markdown, StringComparison.Ordinal);
+        Assert.Contains("| client-visible errors (non-200 by status) | none |", markdown, StringComparison.Ordinal);
+        Assert.Contains("| failed ClickHouse inserts (retried by the shipper) | 7 |", markdown, StringComparison.Ordinal);
+        Assert.Contains("| log before the stop → peak during the outage | 1.0 MB → 50.0 MB (of 1024.0 MB; oldest unshipped event up to 22.0 s old) |", markdown, StringComparison.Ordinal);
+        Assert.Contains("| drained after ClickHouse's return | 3.0 s |", markdown, StringComparison.Ordinal);
+        Assert.Contains("| freshness p50 / p95 / p99 over the run | 600 ms / 18.0 s / 21.0 s |", markdown, StringComparison.Ordinal);
+        Assert.Contains("| storage check after the drain (every acked event stored exactly once) | passed (1 checks) |", markdown, StringComparison.Ordinal);
+    }
+
+    [Fact]
+    public void An_outage_after_which_clickhouse_did_not_return_fails_the_report()
+    {
+        Scenario("01-clickhouse-outage", "kind=outage clickhouse_stopped_at=1000.0", ("load", Run(Workload.GroupApi, requests: 4)));
+
+        var results = BenchResults.Load(_directory);
+
+        Assert.Contains(results.Problems(), p => p.Contains("ClickHouse did not come back", StringComparison.Ordinal));
+        Assert.Contains("| drained after ClickHouse's return | not before the drain timeout |", ResultsMarkdown.Write(results), StringComparison.Ordinal);
+    }
+
     private static LoadResult Run(Workload workload, int requests, int failed = 0)
     {
         var settings = new LoadSettings

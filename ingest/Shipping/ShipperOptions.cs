@@ -11,9 +11,14 @@ internal sealed class ShipperOptions
 {
     public const string Section = "Shipper";
 
-    /// <summary>A block ships at once when it holds this many events. A record (one request) is never split between blocks.</summary>
+    /// <summary>
+    /// A block ships at once when it holds this many events. A record (one request) is never split between blocks.
+    /// 20,000 takes most of the gain (ClickHouse 18.16 costs about 17–50 CPU-µs per event at that size against 40–90 at
+    /// 2,000) while a block, decoded in memory, stays well inside ingest's memory budget; bigger blocks at peak held
+    /// over 1 GB resident in the benchmark for little more.
+    /// </summary>
     [Range(1, 1_000_000)]
-    public int MaxBlockEvents { get; set; } = 100_000;
+    public int MaxBlockEvents { get; set; } = 20_000;
 
     /// <summary>
     /// A block ships when its oldest record has waited this long: the usual freshness lag of queries under light load.

@@ -115,33 +115,33 @@ internal sealed partial class IngestPipeline(
             }
             catch (LogFullException ex)
             {
-                telemetry.Rejected(tenant, RejectReason.LogFull, events.Count);
-                LogUnavailable(logger, ex, tenant, "room in the write-ahead log");
-                return new IngestResult.Unavailable(UnavailableReason.LogFull, _retryAfter);
+                return Refused(ex, tenant, events.Count, UnavailableReason.LogFull, RejectReason.LogFull, "room in the write-ahead log");
             }
             catch (NotYetQueryableException ex)
             {
-                telemetry.Rejected(tenant, RejectReason.NotYetQueryable, events.Count);
-                LogUnavailable(logger, ex, tenant, "a queryable ack");
-                return new IngestResult.Unavailable(UnavailableReason.NotYetQueryable, _retryAfter);
+                return Refused(ex, tenant, events.Count, UnavailableReason.NotYetQueryable, RejectReason.NotYetQueryable, "a queryable ack");
             }
             catch (WriteQueueFullException ex)
             {
-                telemetry.Rejected(tenant, RejectReason.QueueFull, events.Count);
-                LogUnavailable(logger, ex, tenant, "the write queue");
-                return new IngestResult.Unavailable(UnavailableReason.QueueFull, _retryAfter);
+                return Refused(ex, tenant, events.Count, UnavailableReason.QueueFull, RejectReason.QueueFull, "the write queue");
             }
             catch (StorageUnavailableException ex)
             {
-                telemetry.Rejected(tenant, RejectReason.StorageUnavailable, events.Count);
-                LogUnavailable(logger, ex, tenant, "storage");
-                return new IngestResult.Unavailable(UnavailableReason.StorageUnavailable, _retryAfter);
+                return Refused(ex, tenant, events.Count, UnavailableReason.StorageUnavailable, RejectReason.StorageUnavailable, "storage");
             }
         }
 
         telemetry.EventsAccepted.Add(accepted, tags);
         telemetry.EventsDeduplicated.Add(events.Count - accepted, tags);
         return new IngestResult.Stored(accepted, events.Count - accepted);
+    }
+
+    /// <summary>The write path could not take the request: counted by reason, logged, answered 503 with Retry-After.</summary>
+    private IngestResult.Unavailable Refused(Exception ex, string tenant, int events, UnavailableReason reason, string rejectReason, string cause)
+    {
+        telemetry.Rejected(tenant, rejectReason, events);
+        LogUnavailable(logger, ex, tenant, cause);
+        return new IngestResult.Unavailable(reason, _retryAfter);
     }
 
     /// <summary>Only duplicates, with a queryable ack asked for: their first copies may still be on their way to storage.</summary>

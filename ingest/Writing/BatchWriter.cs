@@ -141,7 +141,7 @@ internal sealed partial class BatchWriter : BackgroundService, IEventWriter
         var updates = new List<Task>();
         foreach (var (tenant, keys) in KeysByTenant(taken))
         {
-            updates.Add(UpdateDedupAsync(tenant, [.. keys], committed: failure is null));
+            updates.Add(_dedup.SettleAsync(tenant, [.. keys], committed: failure is null, _telemetry, _logger));
         }
 
         await Task.WhenAll(updates);
@@ -175,38 +175,12 @@ internal sealed partial class BatchWriter : BackgroundService, IEventWriter
         return byTenant;
     }
 
-    private async Task UpdateDedupAsync(string tenant, UInt128[] keys, bool committed)
-    {
-        try
-        {
-            if (committed)
-            {
-                await _dedup.CommitAsync(tenant, keys, CancellationToken.None);
-            }
-            else
-            {
-                await _dedup.ReleaseAsync(tenant, keys, CancellationToken.None);
-            }
-        }
-        catch (Exception ex)
-        {
-            _telemetry.DedupErrors.Add(1);
-
-            // The events' fate is decided by storage; a dedup store that missed the update only
-            // means a retry reaches storage, which collapses it.
-            LogDedupUpdateFailed(ex, committed ? "commit" : "release");
-        }
-    }
-
     /// <summary>Debug level: one line per insert, for measuring batch sizes under load (perf/IngestLoad's README).</summary>
     [LoggerMessage(Level = LogLevel.Debug, Message = "Inserted {Events} events from {Requests} requests in {Milliseconds:F1} ms")]
     private partial void LogInserted(int events, int requests, double milliseconds);
 
     [LoggerMessage(Level = LogLevel.Error, Message = "Insert of {Events} events from {Requests} requests failed; they are answered 503")]
     private partial void LogInsertFailed(Exception ex, int events, int requests);
-
-    [LoggerMessage(Level = LogLevel.Warning, Message = "Dedup {Operation} failed after the insert outcome was known")]
-    private partial void LogDedupUpdateFailed(Exception ex, string operation);
 
     private sealed class PendingWrite(IngestBatch batch, UInt128[] reservedKeys, ActivityContext requestContext)
     {

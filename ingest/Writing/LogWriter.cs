@@ -16,7 +16,7 @@ internal sealed class NotYetQueryableException() : Exception("the events are dur
 /// reservations are committed and the request is answered. The <see cref="LogShipper"/> loads the log into storage
 /// behind the answer. With <see cref="AckMode.Queryable"/> the answer also waits until the shipper stored the batch.
 /// </summary>
-internal sealed partial class LogWriter(
+internal sealed class LogWriter(
     IngestLog log,
     LogShipper shipper,
     IDedupStore dedup,
@@ -37,7 +37,7 @@ internal sealed partial class LogWriter(
         catch (Exception ex) when (ex is LogFullException or LogWriteException)
         {
             // Not in the log, so never stored: the client's retry must be accepted.
-            await UpdateDedupAsync(batch.Tenant, reservedKeys, committed: false);
+            await dedup.SettleAsync(batch.Tenant, reservedKeys, committed: false, telemetry, logger);
             if (ex is LogFullException)
             {
                 throw;
@@ -47,46 +47,23 @@ internal sealed partial class LogWriter(
         }
 
         // Durable now: from here on a retry of these events is a duplicate, whatever happens to this request.
-        await UpdateDedupAsync(batch.Tenant, reservedKeys, committed: true);
-        if (ack == AckMode.Queryable && !await shipper.WaitShippedAsync(end, _queryableWait, CancellationToken.None))
+        await dedup.SettleAsync(batch.Tenant, reservedKeys, committed: true, telemetry, logger);
+        if (ack == AckMode.Queryable)
         {
-            throw new NotYetQueryableException();
+            await WaitShippedAsync(end);
         }
 
         return batch.Events.Count;
     }
 
     /// <inheritdoc />
-    public async Task WaitQueryableAsync()
+    public Task WaitQueryableAsync() => WaitShippedAsync(log.DurableEnd);
+
+    private async Task WaitShippedAsync(LogPosition upTo)
     {
-        if (!await shipper.WaitShippedAsync(log.DurableEnd, _queryableWait, CancellationToken.None))
+        if (!await shipper.WaitShippedAsync(upTo, _queryableWait, CancellationToken.None))
         {
             throw new NotYetQueryableException();
         }
     }
-
-    private async Task UpdateDedupAsync(string tenant, UInt128[] keys, bool committed)
-    {
-        try
-        {
-            if (committed)
-            {
-                await dedup.CommitAsync(tenant, keys, CancellationToken.None);
-            }
-            else
-            {
-                await dedup.ReleaseAsync(tenant, keys, CancellationToken.None);
-            }
-        }
-        catch (Exception ex)
-        {
-            // The events' fate is decided by the log; a dedup store that missed the update only means a retry
-            // reaches storage, which collapses it (or, after a release, waits for the reservation to expire).
-            telemetry.DedupErrors.Add(1);
-            LogDedupUpdateFailed(ex, committed ? "commit" : "release");
-        }
-    }
-
-    [LoggerMessage(Level = LogLevel.Warning, Message = "Dedup {Operation} failed after the log append's outcome was known")]
-    private partial void LogDedupUpdateFailed(Exception ex, string operation);
 }

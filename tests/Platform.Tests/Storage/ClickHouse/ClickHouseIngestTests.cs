@@ -25,6 +25,28 @@ public sealed class ClickHouseIngestTests(ClickHouseFixture fixture)
             .ToHashSet(StringComparer.Ordinal);
     }
 
+    /// <summary>
+    /// Ingest on <paramref name="server"/>, which the test will stop: durable acks, short storage timeouts and quick
+    /// insert retries, so an outage is seen and ridden out within seconds; <paramref name="more"/> adds or overrides.
+    /// </summary>
+    private static IngestHost OutageHost(ClickHouseServer server, string database, params (string Key, string Value)[] more)
+    {
+        var settings = new Dictionary<string, string?>
+        {
+            ["Storage:ClickHouse:Database"] = database,
+            ["Storage:ClickHouse:Timeout"] = "00:00:02",
+            ["Writer:Ack"] = "Durable",
+            ["Shipper:InsertTimeout"] = "00:00:02",
+            ["Shipper:MaxRetryDelay"] = "00:00:00.500",
+        };
+        foreach (var (key, value) in more)
+        {
+            settings[key] = value;
+        }
+
+        return ClickHouseHosts.Create(server, settings);
+    }
+
     /// <summary>Polls (bounded) until storage holds every one of <paramref name="expected"/>; returns what it holds then.</summary>
     internal static async Task<HashSet<string>> WaitForStoredAsync(ClickHouseServer server, string database, IReadOnlyCollection<string> expected, TimeSpan within)
     {
@@ -46,15 +68,7 @@ public sealed class ClickHouseIngestTests(ClickHouseFixture fixture)
     {
         using var server = await ClickHouseServer.StartAsync();
         var database = ClickHouseFixture.NewDatabase();
-        using var host = ClickHouseHosts.Create(server, new Dictionary<string, string?>
-        {
-            ["Storage:ClickHouse:Database"] = database,
-            ["Storage:ClickHouse:Timeout"] = "00:00:02",
-            ["Writer:Ack"] = "Durable",
-            ["Shipper:MaxBlockAge"] = "00:00:00.100",
-            ["Shipper:InsertTimeout"] = "00:00:02",
-            ["Shipper:MaxRetryDelay"] = "00:00:00.500",
-        });
+        using var host = OutageHost(server, database, ("Shipper:MaxBlockAge", "00:00:00.100"));
         var acked = new ConcurrentBag<string>();
         var index = 0;
 
@@ -93,15 +107,7 @@ public sealed class ClickHouseIngestTests(ClickHouseFixture fixture)
     {
         using var server = await ClickHouseServer.StartAsync();
         var database = ClickHouseFixture.NewDatabase();
-        using var host = ClickHouseHosts.Create(server, new Dictionary<string, string?>
-        {
-            ["Storage:ClickHouse:Database"] = database,
-            ["Storage:ClickHouse:Timeout"] = "00:00:02",
-            ["Writer:Ack"] = "Durable",
-            ["Writer:QueryableWait"] = "00:00:03",
-            ["Shipper:InsertTimeout"] = "00:00:02",
-            ["Shipper:MaxRetryDelay"] = "00:00:00.500",
-        });
+        using var host = OutageHost(server, database, ("Writer:QueryableWait", "00:00:03"));
         server.Stop();
         var body = Request("q", 1, 10);
         void Queryable(HttpRequestMessage request) => request.Headers.Add("Prefer", "ack=queryable");
@@ -129,17 +135,7 @@ public sealed class ClickHouseIngestTests(ClickHouseFixture fixture)
     {
         using var server = await ClickHouseServer.StartAsync();
         var database = ClickHouseFixture.NewDatabase();
-        using var host = ClickHouseHosts.Create(server, new Dictionary<string, string?>
-        {
-            ["Storage:ClickHouse:Database"] = database,
-            ["Storage:ClickHouse:Timeout"] = "00:00:02",
-            ["Writer:Ack"] = "Durable",
-            ["Log:MaxBytes"] = "1048576",
-            ["Log:SegmentBytes"] = "65536",
-            ["Shipper:MaxBlockAge"] = "00:00:00.050",
-            ["Shipper:InsertTimeout"] = "00:00:02",
-            ["Shipper:MaxRetryDelay"] = "00:00:00.500",
-        });
+        using var host = OutageHost(server, database, ("Log:MaxBytes", "1048576"), ("Log:SegmentBytes", "65536"), ("Shipper:MaxBlockAge", "00:00:00.050"));
         server.Stop();
         var acked = new List<string>();
         string? refusedBody = null;

@@ -11,7 +11,8 @@ SETTLE seconds). CPU = utime+stime of clickhouse-server over insert + settled me
 is "Pro".
 
 Usage: python3 perf/ClickHouseLayout/measure.py [--events 300000] [--blocks 2000,20000] [--layouts v1,v2] [--runs 1]
-Layouts: v1, v2, v2-no-memberships (v2 without the user_groups view, to size what memberships cost).
+Layouts: v1, v2, v3 (v2 with the current state sorted by trait key), v2-no-memberships (v2 without the user_groups
+view, to size what memberships cost).
 Needs clickhouse-server on PATH and a built ingest (dotnet build Platform.sln): the DDL comes from `clickhouse-ddl`.
 """
 import argparse
@@ -195,8 +196,12 @@ def current_values(version, keys):
             GROUP BY group_id, trait_key)"""
     return f"""SELECT group_id, trait_key, v, toUInt8(v = '') AS cl FROM (
         SELECT group_id, trait_key, argMaxMerge(state) AS v
-        FROM platform.current_traits WHERE tenant = '{TENANT}' AND group_id > '' AND trait_key IN ({key_list})
+        FROM platform.{current_table(version)} WHERE tenant = '{TENANT}' AND group_id > '' AND trait_key IN ({key_list})
         GROUP BY group_id, trait_key)"""
+
+
+def current_table(version):
+    return "current_traits" if version == 2 else "current_traits_by_key"
 
 
 def count_query(version):
@@ -211,6 +216,15 @@ def filter_query(version):
     page = f"""SELECT group_id FROM ({current_values(version, ['planName', 'group_type'])}) GROUP BY group_id
         HAVING countIf(trait_key = 'group_type' AND cl = 0) > 0 AND countIf(trait_key = 'planName' AND cl = 0 AND v = '"Pro"') > 0
         ORDER BY group_id LIMIT 50"""
+    if version == 3:
+        # Two round trips, as the store reads version 3: the page, then its groups by literal ids.
+        def read(server):
+            ids = [json.loads(line)["group_id"] for line in server.sql(page + " FORMAT JSONEachRow").splitlines()]
+            return server.sql(f"""SELECT group_id, trait_key, v FROM (
+                SELECT group_id, trait_key, argMaxMerge(state) AS v FROM platform.current_traits_by_key
+                WHERE tenant = '{TENANT}' AND group_id IN ({", ".join("'" + i + "'" for i in ids)}) GROUP BY group_id, trait_key)
+                WHERE v != '' ORDER BY group_id, trait_key FORMAT JSONEachRow""")
+        return read
     if version == 1:
         return f"""SELECT group_id, trait_key, tupleElement(c, 1) AS v FROM (
             SELECT group_id, trait_key, argMax(tuple(value_json, cleared), tuple(event_us, event_id)) AS c
@@ -237,7 +251,7 @@ def settle(server, quiet_seconds):
 
 
 def run(layout, block, events, rate, quiet):
-    version = 1 if layout == "v1" else 2
+    version = {"v1": 1, "v3": 3}.get(layout, 2)
     server = Server()
     try:
         for statement in ddl(version):
@@ -245,7 +259,7 @@ def run(layout, block, events, rate, quiet):
         if layout == "v2-no-memberships":
             # What user_groups costs: version 2 without its view (the query API's "groups of a user" needs it).
             server.sql("DROP TABLE platform.user_groups_v2_mv")
-        writer = v1_inserts if version == 1 else v2_inserts
+        writer = v1_inserts if version == 1 else v2_inserts  # version 3 stores events as version 2 does
         received = 1_700_100_000_000_000
         before = server.cpu_seconds()
         start = time.time()
@@ -263,11 +277,12 @@ def run(layout, block, events, rate, quiet):
         cpu = server.cpu_seconds() - before
         reads = {}
         for name, query in (("count", count_query(version)), ("filter", filter_query(version))):
-            server.sql(query)  # warm
+            execute = query if callable(query) else lambda server, sql=query: server.sql(sql)
+            execute(server)  # warm
             times = []
             for _ in range(5):
                 t = time.time()
-                answer = server.sql(query)
+                answer = execute(server)
                 times.append((time.time() - t) * 1000)
             reads[name] = (statistics.median(times), answer)
         return {

@@ -8,9 +8,9 @@ using static Platform.Ingest.Storage.ClickHouse.ClickHouseSql;
 namespace Platform.Ingest.Storage.ClickHouse;
 
 /// <summary>
-/// The query API on ClickHouse. Current values come from <c>current_traits</c> (<c>argMaxMerge</c> of the state per
-/// (group, trait), '' meaning cleared), for the trait keys a query needs only, so a listing's cost follows the number
-/// of groups, not the length of history. A group's members and a trait's history read the group's range of
+/// The query API on ClickHouse. Current values come from <c>current_traits_by_key</c> (<c>argMaxMerge</c> of the state
+/// per (trait, group), '' meaning cleared), from the ranges of the trait keys a query needs only, so a listing's cost
+/// follows the number of groups holding those keys, not the length of history nor the number of other keys. A group's members and a trait's history read the group's range of
 /// <c>events</c>; a user's groups merge the min/max states of <c>user_groups</c>. Every query filters on the tenant
 /// first, and no aggregate can count a not-yet-merged duplicate twice (argMax, min, max, uniqExact, GROUP BY event id).
 /// No read uses FINAL.
@@ -66,24 +66,38 @@ internal sealed partial class ClickHouseEventStore : IGroupQueries
     public async Task<IReadOnlyList<GroupRow>> FindGroupsAsync(
         string tenant, IReadOnlyList<TraitFilter> filters, string? afterGroupId, int limit, CancellationToken cancellationToken)
     {
-        var page = $"""
+        // The page first, from the ranges of the keys the filters name; then every current trait of the page's groups,
+        // their ids as literals so the primary index finds them within each key's range. Two round trips cost less
+        // than one query whose IN subquery ClickHouse cannot use for the index.
+        var page = new List<string>(limit);
+        foreach (var row in await QueryAsync($"""
             SELECT group_id FROM ({CurrentValues(tenant, KeysOf(filters, KnownTraits.GroupType), afterGroupId)})
             GROUP BY group_id
             HAVING {Selection(filters)}
             ORDER BY group_id LIMIT {Number(limit)}
-            """;
+            FORMAT JSONEachRow
+            """, cancellationToken))
+        {
+            page.Add(Str(row, "group_id"));
+        }
+
+        if (page.Count == 0)
+        {
+            return [];
+        }
+
         var rows = await QueryAsync($"""
             SELECT group_id, trait_key, v FROM (
                 SELECT group_id, trait_key, argMaxMerge(state) AS v
-                FROM {_layout.Table("current_traits")}
-                WHERE tenant = {String(tenant)} AND group_id {_layout.In} ({page})
+                FROM {_layout.Table(ClickHouseSchema.CurrentTraitsByKey.Name)}
+                WHERE tenant = {String(tenant)} AND group_id IN ({Strings(page)})
                 GROUP BY group_id, trait_key
             )
             WHERE v != ''
             ORDER BY group_id, trait_key
             FORMAT JSONEachRow
             """, cancellationToken);
-        var groups = new List<GroupRow>();
+        var groups = new List<GroupRow>(page.Count);
         Dictionary<string, string>? traits = null;
         string? previous = null;
         foreach (var row in rows)
@@ -105,41 +119,42 @@ internal sealed partial class ClickHouseEventStore : IGroupQueries
     public async Task<TraitCounts> CountGroupsByTraitAsync(
         string tenant, string traitKey, IReadOnlyList<TraitFilter> filters, int top, CancellationToken cancellationToken)
     {
+        // One pass: each selected group's current value of the key ('' when it has none: no JSON text is empty), counted
+        // by value; the totals row counts every selected group before the LIMIT. The groups without a value sort first,
+        // so the first row is theirs when there are any, and the top buckets follow.
         var key = String(traitKey);
-        var selected = $"""
-            SELECT group_id,
-                   anyIf(v, trait_key = {key} AND cl = 0) AS trait_value,
-                   countIf(trait_key = {key} AND cl = 0) AS has_value
-            FROM ({CurrentValues(tenant, KeysOf(filters, KnownTraits.GroupType, traitKey), afterGroupId: null)})
-            GROUP BY group_id
-            HAVING {Selection(filters)}
-            """;
-        var totals = await QueryAsync($"""
-            SELECT count() AS selected_groups, countIf(has_value > 0) AS with_value FROM ({selected})
-            FORMAT JSONEachRow
+        var (rows, totals) = await QueryWithTotalsAsync($"""
+            SELECT trait_value, count() AS group_count FROM (
+                SELECT group_id, anyIf(v, trait_key = {key} AND cl = 0) AS trait_value
+                FROM ({CurrentValues(tenant, KeysOf(filters, KnownTraits.GroupType, traitKey), afterGroupId: null)})
+                GROUP BY group_id
+                HAVING {Selection(filters)}
+            )
+            GROUP BY trait_value WITH TOTALS
+            ORDER BY trait_value != '', group_count DESC, trait_value
+            LIMIT {Number(top + 1)}
+            FORMAT JSON
             """, cancellationToken);
-        var buckets = new List<TraitBucket>();
-        foreach (var row in await QueryAsync($"""
-            SELECT trait_value, count() AS group_count FROM ({selected})
-            WHERE has_value > 0
-            GROUP BY trait_value
-            ORDER BY group_count DESC, trait_value
-            LIMIT {Number(top)}
-            FORMAT JSONEachRow
-            """, cancellationToken))
-        {
-            buckets.Add(new TraitBucket(Str(row, "trait_value"), Int(row, "group_count")));
-        }
-
+        long missing = 0;
         long listed = 0;
-        foreach (var bucket in buckets)
+        var buckets = new List<TraitBucket>(top);
+        foreach (var row in rows)
         {
-            listed += bucket.Groups;
+            var value = Str(row, "trait_value");
+            var groups = Int(row, "group_count");
+            if (value.Length == 0)
+            {
+                missing = groups;
+            }
+            else if (buckets.Count < top)
+            {
+                buckets.Add(new TraitBucket(value, groups));
+                listed += groups;
+            }
         }
 
-        var selectedGroups = Int(totals[0], "selected_groups");
-        var withValue = Int(totals[0], "with_value");
-        return new TraitCounts(buckets, withValue - listed, selectedGroups - withValue);
+        var selectedGroups = totals is { } t ? Int(t, "group_count") : 0;
+        return new TraitCounts(buckets, selectedGroups - missing - listed, missing);
     }
 
     public async Task<IReadOnlyList<TraitChange>> GetTraitHistoryAsync(
@@ -177,7 +192,7 @@ internal sealed partial class ClickHouseEventStore : IGroupQueries
     private string CurrentValues(string tenant, IEnumerable<string> keys, string? afterGroupId) => $"""
         SELECT group_id, trait_key, v, toUInt8(v = '') AS cl FROM (
             SELECT group_id, trait_key, argMaxMerge(state) AS v
-            FROM {_layout.Table("current_traits")}
+            FROM {_layout.Table(ClickHouseSchema.CurrentTraitsByKey.Name)}
             WHERE tenant = {String(tenant)} AND group_id > {String(afterGroupId ?? string.Empty)}
               AND trait_key IN ({Strings(keys.Distinct(StringComparer.Ordinal))})
             GROUP BY group_id, trait_key
@@ -268,7 +283,7 @@ internal sealed partial class ClickHouseEventStore : IGroupQueries
         var rows = await QueryAsync($"""
             SELECT trait_key, v FROM (
                 SELECT trait_key, argMaxMerge(state) AS v
-                FROM {_layout.Table("current_traits")}
+                FROM {_layout.Table(ClickHouseSchema.CurrentTraitsByKey.Name)}
                 WHERE tenant = {String(tenant)} AND group_id = {String(groupId)}
                 GROUP BY trait_key
             )

@@ -14,7 +14,7 @@ namespace Platform.Ingest.Storage.ClickHouse;
 /// </summary>
 /// <remarks>
 /// ClickHouse has no transactions across tables, so one call is one INSERT into one table, <c>events</c> (one row per
-/// event, traits as arrays), and the materialized views derive <c>current_traits</c> and <c>user_groups</c> from the
+/// event, traits as arrays), and the materialized views derive <c>current_traits_by_key</c> and <c>user_groups</c> from the
 /// same block. A body that fails to arrive or to parse writes nothing: the server parses a block whole before it
 /// writes it (up to <c>max_insert_block_size</c>, 1,048,576 rows, far above a shipped batch). A failure after the
 /// block is written (a view failing) is answered as a failure and retried; the retry's copy collapses with what the
@@ -238,6 +238,20 @@ internal sealed partial class ClickHouseEventStore : IEventStore, IDisposable
         }
 
         return rows;
+    }
+
+    /// <summary>Runs a query ending in FORMAT JSON and returns its rows and its totals row (WITH TOTALS), if any.</summary>
+    private async Task<(List<JsonElement> Rows, JsonElement? Totals)> QueryWithTotalsAsync(string sql, CancellationToken cancellationToken)
+    {
+        using var result = await _client.ExecuteRawResultAsync(sql, null, cancellationToken);
+        using var document = JsonDocument.Parse(await result.ReadAsStringAsync());
+        var rows = new List<JsonElement>();
+        foreach (var row in document.RootElement.GetProperty("data").EnumerateArray())
+        {
+            rows.Add(row.Clone());
+        }
+
+        return (rows, document.RootElement.TryGetProperty("totals", out var totals) ? totals.Clone() : null);
     }
 
     /// <summary>64-bit integers arrive quoted (output_format_json_quote_64bit_integers), smaller ones as numbers.</summary>

@@ -39,6 +39,9 @@ internal sealed record ClickHouseTable(string Name, string Columns, string Engin
     /// </summary>
     public string? ReplicaPathName { get; init; }
 
+    /// <summary>A <c>SETTINGS</c> clause, e.g. a finer <c>index_granularity</c> for a table read by key ranges.</summary>
+    public string? Settings { get; init; }
+
     public IEnumerable<string> Create(ClickHouseLayout layout)
     {
         var engine = layout.IsCluster
@@ -52,6 +55,11 @@ internal sealed record ClickHouseTable(string Name, string Columns, string Engin
         }
 
         body.Append(CultureInfo.InvariantCulture, $"ORDER BY ({OrderBy})");
+        if (Settings is not null)
+        {
+            body.Append(CultureInfo.InvariantCulture, $"\nSETTINGS {Settings}");
+        }
+
         yield return body.ToString();
 
         if (layout.IsCluster)
@@ -99,10 +107,11 @@ internal sealed record ClickHouseMigration(int Version, string Description, Func
 /// <item><c>events</c>: one row per event with its traits as parallel arrays (<c>trait_keys</c>, <c>trait_values</c>;
 /// a clear is ''), ReplacingMergeTree keyed (tenant, group_id, event_id); a stored duplicate is the same key and merges
 /// away. Reads count <c>uniqExact(event_id)</c> and group history by event, so a duplicate not yet merged never counts.</item>
-/// <item><c>current_traits</c>: AggregatingMergeTree keyed (tenant, group_id, trait_key) of
-/// <c>argMaxState(value, version)</c>, the version being text in (event_us, event_id) order, fed by a view with
-/// <c>ARRAY JOIN</c>. A clear is a value like any other (''), so it wins when it is latest and is never skipped. A
-/// duplicate adds an identical (value, version) pair, which cannot change a maximum. Listings, filters and counts read it.</item>
+/// <item><c>current_traits_by_key</c> (version 3; version 2 had <c>current_traits</c>, sorted by group):
+/// AggregatingMergeTree keyed (tenant, trait_key, group_id) of <c>argMaxState(value, version)</c>, the version being
+/// text in (event_us, event_id) order, fed by a view with <c>ARRAY JOIN</c>. A clear is a value like any other (''), so
+/// it wins when it is latest and is never skipped. A duplicate adds an identical (value, version) pair, which cannot
+/// change a maximum. Profiles, listings, filters and counts read it; a filter or count reads only its keys' ranges.</item>
 /// <item><c>user_groups</c>: AggregatingMergeTree of minState/maxState of the event time keyed (tenant, user_id, group_id),
 /// fed by a view from <c>events</c>; "users of a group" reads <c>events</c> itself (its key starts with the group).
 /// Min and max are idempotent, so duplicates cost nothing.</item>
@@ -202,6 +211,55 @@ internal static class ClickHouseSchema
         GROUP BY tenant, group_id, trait_key
         """);
 
+    /// <summary>
+    /// Version 3's current state: the same <c>argMaxState(value, version)</c> per (tenant, group, trait) as
+    /// <see cref="CurrentTraits"/>, sorted by trait key first. A filter or a count reads the ranges of the keys it names
+    /// (two of a tenant's twenty keys, say) instead of every trait of every group; one group's traits, or a page of
+    /// groups, are found through the primary index within each key's range, which the finer granularity keeps cheap.
+    /// </summary>
+    public static readonly ClickHouseTable CurrentTraitsByKey = new("current_traits_by_key", """
+            tenant    String,
+            trait_key String,
+            group_id  String,
+            state     AggregateFunction(argMax, String, String)
+        """, "AggregatingMergeTree", Version: null, PartitionBy: null, "tenant, trait_key, group_id") { Settings = "index_granularity = 1024" };
+
+    public static readonly ClickHouseView CurrentTraitsByKeyView = new("current_traits_by_key_mv", "current_traits_by_key", "events", $$"""
+        SELECT tenant, trait_key, group_id, argMaxState(trait_value, {{VersionText}}) AS state
+        FROM {source}
+        ARRAY JOIN trait_keys AS trait_key, trait_values AS trait_value
+        GROUP BY tenant, trait_key, group_id
+        """);
+
+    /// <summary>
+    /// Migration 3. The new table and its view first, so that from then on every insert feeds both; then version 2's
+    /// states are copied over and the old view and table dropped. An argMax state merged with itself is unchanged, so a
+    /// state fed twice (by both views, or by a copy re-run after a crash) changes nothing. The copy runs only while the
+    /// old table exists, so a start that died after the drop does not look for it.
+    /// </summary>
+    private static IEnumerable<ClickHouseStep> CurrentTraitsSortedByKey(ClickHouseLayout layout)
+    {
+        var database = ClickHouseSql.String(layout.Database);
+        var old = ClickHouseSql.String(layout.IsCluster ? CurrentTraits.Name + "_local" : CurrentTraits.Name);
+        foreach (var statement in CurrentTraitsByKey.Create(layout))
+        {
+            yield return statement;
+        }
+
+        yield return CurrentTraitsByKeyView.Create(layout);
+        yield return new($"""
+            INSERT INTO {layout.Table(CurrentTraitsByKey.Name)} (tenant, trait_key, group_id, state)
+            SELECT tenant, trait_key, group_id, state FROM {layout.Table(CurrentTraits.Name)}
+            """, $"SELECT (SELECT count() FROM system.tables WHERE database = {database} AND name = {old}) = 1 AS yes");
+        yield return $"DROP TABLE IF EXISTS {layout.Table(CurrentTraitsView.Name)}{layout.OnCluster}";
+        if (layout.IsCluster)
+        {
+            yield return $"DROP TABLE IF EXISTS {layout.Table(CurrentTraits.Name)}{layout.OnCluster}";
+        }
+
+        yield return $"DROP TABLE IF EXISTS {layout.Storage(CurrentTraits.Name)}{layout.OnCluster}";
+    }
+
     /// <summary>Version 2 feeds <c>user_groups</c> from the new events (a view of a new name: the old one is dropped).</summary>
     public static readonly ClickHouseView UserGroupsFromEventsView = new("user_groups_v2_mv", "user_groups", "events", MembershipSelect);
 
@@ -285,6 +343,7 @@ internal static class ClickHouseSchema
                 .Append(UserGroupsView.Create(layout))
                 .Select(ClickHouseStep.FromString)),
         new(2, "one row per event with its traits as arrays, current_traits fed by a view, user_groups fed from the new events; old tables kept as *_v1", OneRowPerEvent),
+        new(3, "current state sorted by trait key (current_traits_by_key), filled from current_traits, which is dropped", CurrentTraitsSortedByKey),
     ];
 
     public static int LatestVersion => Migrations[^1].Version;

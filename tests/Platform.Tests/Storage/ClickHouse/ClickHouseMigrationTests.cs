@@ -9,9 +9,9 @@ using static Platform.Tests.Storage.TestEvents;
 namespace Platform.Tests.Storage.ClickHouse;
 
 /// <summary>
-/// Migration 2 (one row per event, current_traits) on a database holding version 1's rows: the query API answers as a
-/// database that was on version 2 from the start, and nothing is counted twice, whether the old tables held
-/// not-yet-merged duplicates or the copy ran twice.
+/// Migrations 2 (one row per event, current_traits) and 3 (the current state sorted by trait key) on databases holding
+/// an older version's rows: the query API answers as a database that was on the latest version from the start, and
+/// nothing is counted twice, whether the old tables held not-yet-merged duplicates or a copy ran twice.
 /// </summary>
 [Collection(ClickHouseServerGroup.Name)]
 public sealed class ClickHouseMigrationTests(ClickHouseFixture fixture)
@@ -103,6 +103,46 @@ public sealed class ClickHouseMigrationTests(ClickHouseFixture fixture)
         Assert.Equal(await AnswersAsync(fresh), await AnswersAsync(migrated));
     }
 
+    [Fact]
+    public async Task A_version_2_database_with_duplicates_answers_after_migration_3_as_a_fresh_one()
+    {
+        using var migrated = await StoreAtVersionAsync(2);
+        await migrated.InsertAsync(History, default);
+        await migrated.InsertAsync([History[0]], default); // duplicates, not yet merged
+        await migrated.InitializeAsync(default);
+        using var fresh = await FreshStoreAsync();
+        await fresh.InsertAsync(History, default);
+
+        Assert.Equal(await AnswersAsync(fresh), await AnswersAsync(migrated));
+        var tables = $"SELECT count() FROM system.tables WHERE database = '{migrated.Layout.Database}' AND name";
+        Assert.Equal(0, await ScalarAsync($"{tables} IN ('current_traits', 'current_traits_mv')"));
+        Assert.Equal(2, await ScalarAsync($"{tables} IN ('current_traits_by_key', 'current_traits_by_key_mv')"));
+    }
+
+    [Fact]
+    public async Task Migration_3_copied_twice_and_resumed_after_a_crash_changes_no_answer()
+    {
+        using var migrated = await StoreAtVersionAsync(2);
+        await migrated.InsertAsync(History, default);
+        var steps = ClickHouseSchema.Migrations[2].Steps(migrated.Layout).ToArray();
+        var copy = Array.FindIndex(steps, s => s.Sql.StartsWith("INSERT INTO", StringComparison.Ordinal));
+        Assert.NotNull(steps[copy].OnlyIf);
+
+        // Died after the copy (which ran twice) and after the old view was dropped, before the old table was.
+        foreach (var step in steps.Take(copy + 1).Append(steps[copy]).Append(steps[copy + 1]))
+        {
+            await ScalarAsync(step.Sql, expectRows: false);
+        }
+
+        // Events stored meanwhile reach only the new table's view.
+        await migrated.InsertAsync([History[1]], default);
+        await migrated.InitializeAsync(default);
+        using var fresh = await FreshStoreAsync();
+        await fresh.InsertAsync(History, default);
+
+        Assert.Equal(await AnswersAsync(fresh), await AnswersAsync(migrated));
+    }
+
     /// <summary>Every query of the API on the history's groups, users and keys, as JSON text (records with dictionaries compare by reference).</summary>
     private static async Task<string> AnswersAsync(ClickHouseEventStore store)
     {
@@ -135,13 +175,15 @@ public sealed class ClickHouseMigrationTests(ClickHouseFixture fixture)
         return JsonSerializer.Serialize(answers);
     }
 
-    private async Task<ClickHouseEventStore> StoreAtVersion1Async()
+    private Task<ClickHouseEventStore> StoreAtVersion1Async() => StoreAtVersionAsync(1);
+
+    private async Task<ClickHouseEventStore> StoreAtVersionAsync(int version)
     {
         var store = new ClickHouseEventStore(
             new ClickHouseOptions { ConnectionString = fixture.Server.ConnectionString, Database = ClickHouseFixture.NewDatabase() },
             NullLogger<ClickHouseEventStore>.Instance);
-        await store.MigrateAsync(1, default);
-        Assert.Equal(1, await ScalarAsync($"SELECT max(version) FROM {store.Layout.Database}.schema_migrations"));
+        await store.MigrateAsync(version, default);
+        Assert.Equal(version, await ScalarAsync($"SELECT max(version) FROM {store.Layout.Database}.schema_migrations"));
         return store;
     }
 

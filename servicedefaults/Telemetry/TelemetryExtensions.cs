@@ -52,6 +52,8 @@ public static class TelemetryExtensions
                 .AddHttpClientInstrumentation())
             .WithMetrics(metrics => metrics
                 .AddMeter(PlatformPrefix + "*")
+                // The runtime's own meter: GC pauses and heap sizes, thread-pool queue, lock contention (dotnet.*).
+                .AddMeter("System.Runtime")
                 .AddAspNetCoreInstrumentation()
                 .AddHttpClientInstrumentation()
                 .AddPrometheusExporter());

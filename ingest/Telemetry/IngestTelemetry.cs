@@ -58,6 +58,8 @@ internal sealed class IngestTelemetry
             advice: new InstrumentAdvice<double> { HistogramBucketBoundaries = [0.0001, 0.0005, 0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.5, 1] });
         ShipLag = Meter.CreateHistogram<double>("platform.ingest.ship.lag", "s", "Time from a request's log append to its events being in storage (the freshness lag of queries)",
             advice: new InstrumentAdvice<double> { HistogramBucketBoundaries = [0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2, 5, 10, 30, 60, 120, 300] });
+        LogAppendDuration = Meter.CreateHistogram<double>("platform.ingest.log.append.duration", "s", "Time from a request's log append to its fsync completing (the disk's share of the answer)",
+            advice: new InstrumentAdvice<double> { HistogramBucketBoundaries = [0.0005, 0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5] });
         StorageErrors = Meter.CreateCounter<long>("platform.ingest.storage.errors", "{error}", "Failed storage inserts");
         DedupErrors = Meter.CreateCounter<long>("platform.ingest.dedup.errors", "{error}", "Dedup store operations that failed");
 
@@ -96,6 +98,9 @@ internal sealed class IngestTelemetry
     public Histogram<double> InsertDuration { get; }
 
     public Histogram<double> DedupDuration { get; }
+
+    /// <summary>Seconds from a request's append to its record being durable (group commit wait plus fsync).</summary>
+    public Histogram<double> LogAppendDuration { get; }
 
     public Counter<long> StorageErrors { get; }
 

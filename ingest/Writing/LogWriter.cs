@@ -1,3 +1,4 @@
+using System.Diagnostics;
 using Microsoft.Extensions.Options;
 using Platform.Ingest.Dedup;
 using Platform.Ingest.Log;
@@ -30,9 +31,11 @@ internal sealed class LogWriter(
     public async Task<int> WriteAsync(IngestBatch batch, UInt128[] reservedKeys, AckMode ack)
     {
         LogPosition end;
+        var started = Stopwatch.GetTimestamp();
         try
         {
             end = await log.AppendAsync(batch);
+            telemetry.LogAppendDuration.Record(Stopwatch.GetElapsedTime(started).TotalSeconds);
         }
         catch (Exception ex) when (ex is LogFullException or LogWriteException)
         {

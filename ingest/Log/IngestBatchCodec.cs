@@ -91,6 +91,81 @@ internal static class IngestBatchCodec
         return new IngestBatch { Tenant = tenant, ReceivedAtMicros = receivedAt, Events = events };
     }
 
+    /// <summary>
+    /// Walks a batch written by <see cref="Encode"/> without building it: the visitor gets the tenant and then each
+    /// event as the UTF-8 bytes it was encoded with, which the shipper copies straight into ClickHouse rows. It checks
+    /// exactly what <see cref="Decode"/> checks (lengths, counts, flags, UTF-8, nothing left over) and throws
+    /// <see cref="LogCorruptException"/> alike. Returns the number of events.
+    /// </summary>
+    public static int Walk<TVisitor>(ReadOnlySpan<byte> payload, TVisitor visitor)
+        where TVisitor : IEncodedEventVisitor
+    {
+        ArgumentNullException.ThrowIfNull(visitor);
+        var reader = new Reader(payload);
+        var version = reader.Byte();
+        if (version != Version)
+        {
+            throw new LogCorruptException($"unknown batch record version {version} (this build reads version {Version})");
+        }
+
+        visitor.Batch(reader.Utf8Bytes(reader.Varint()), reader.Int64());
+        var count = reader.Count(minimumBytesEach: 20);
+        for (var i = 0; i < count; i++)
+        {
+            var flags = (EventFlags)reader.Byte();
+            if ((flags & ~EventFlags.Known) != 0)
+            {
+                throw new LogCorruptException($"event flags 0x{(byte)flags:x2} hold unknown bits");
+            }
+
+            var key = reader.UInt128();
+            var idIsKeyHex = (flags & EventFlags.IdIsKeyHex) != 0;
+            var eventId = idIsKeyHex ? default : reader.Utf8Bytes(reader.Varint());
+            var hasMessageId = (flags & EventFlags.HasMessageId) != 0;
+            var messageId = hasMessageId ? reader.Utf8Bytes(reader.Varint()) : default;
+            var groupId = reader.Utf8Bytes(reader.Varint());
+            var userId = reader.Utf8Bytes(reader.Varint());
+            var timestamp = reader.Int64();
+            var groupType = reader.Utf8Bytes(reader.Varint());
+            var traitCount = reader.Count(minimumBytesEach: 2);
+            var traitsStart = reader.Position;
+            for (var t = 0; t < traitCount; t++)
+            {
+                reader.Utf8Bytes(reader.Varint());
+                var prefix = reader.Varint();
+                if (prefix > 0)
+                {
+                    reader.Utf8Bytes(prefix - 1L);
+                }
+            }
+
+            var traits = new EncodedTraits(payload[traitsStart..reader.Position], traitCount);
+            if ((flags & EventFlags.TraitsJsonIsDerived) == 0)
+            {
+                reader.Utf8Bytes(reader.Varint()); // the traits' JSON text, which storage does not keep
+            }
+
+            var hasContext = (flags & EventFlags.HasContext) != 0;
+            var context = hasContext ? reader.Utf8Bytes(reader.Varint()) : default;
+            visitor.Event(new EncodedEvent(key, idIsKeyHex, eventId, hasMessageId, messageId, groupId, userId, timestamp, groupType, traits, hasContext, context));
+        }
+
+        if (!reader.AtEnd)
+        {
+            throw new LogCorruptException($"batch record has {reader.Remaining} bytes after its last event");
+        }
+
+        return count;
+    }
+
+    /// <summary>The event id an event's key stands for when the id is left out (<c>IdIsKeyHex</c>): 32 lowercase hex digits.</summary>
+    public static void WriteKeyHex(UInt128 key, Span<byte> utf8)
+    {
+        Span<byte> bytes = stackalloc byte[16];
+        BinaryPrimitives.WriteUInt128BigEndian(bytes, key);
+        Convert.TryToHexStringLower(bytes, utf8, out _);
+    }
+
     private static void WriteEvent(IBufferWriter<byte> output, GroupEvent e)
     {
         var flags = EventFlags.None;
@@ -388,9 +463,18 @@ internal static class IngestBatchCodec
             return (int)count;
         }
 
+        public readonly int Position => _at;
+
         public string String() => Utf8(Varint());
 
         public string Utf8(long count)
+        {
+            var slice = Utf8Bytes(count);
+            return slice.IsEmpty ? string.Empty : Encoding.UTF8.GetString(slice);
+        }
+
+        /// <summary>The next <paramref name="count"/> bytes, checked to be in the record and valid UTF-8.</summary>
+        public ReadOnlySpan<byte> Utf8Bytes(long count)
         {
             if (count > MaxStringBytes)
             {
@@ -405,7 +489,7 @@ internal static class IngestBatchCodec
             }
 
             _at += (int)count;
-            return count == 0 ? string.Empty : Encoding.UTF8.GetString(slice);
+            return slice;
         }
 
         private readonly void Need(int count)

@@ -28,16 +28,34 @@ internal sealed class IngestLogReader : IDisposable
     public LogPosition Position => _position;
 
     /// <summary>
-    /// The next durable record, if there is one now. Throws <see cref="LogCorruptException"/> when the record's bytes
-    /// no longer match their checksum (media damage after the write).
+    /// The next durable record, if there is one now, decoded. Throws <see cref="LogCorruptException"/> when the record's
+    /// bytes no longer match their checksum (media damage after the write).
     /// </summary>
     public bool TryRead([NotNullWhen(true)] out LogRecord? record)
     {
+        var start = _position;
+        if (!TryReadPayload(out var payload, out var appendedAtMicros))
+        {
+            record = null;
+            return false;
+        }
+
+        record = new LogRecord(IngestBatchCodec.Decode(payload), start, _position, appendedAtMicros);
+        return true;
+    }
+
+    /// <summary>
+    /// The next durable record's payload (an encoded batch, checksum verified), if there is one now; the bytes are
+    /// valid until the next read. <see cref="Position"/> is then where the following record starts.
+    /// </summary>
+    public bool TryReadPayload(out ReadOnlySpan<byte> payload, out long appendedAtMicros)
+    {
         ObjectDisposedException.ThrowIf(_buffer.Length == 0, this);
+        payload = default;
+        appendedAtMicros = 0;
         var end = _log.WatchDurableEnd().End;
         if (_position >= end)
         {
-            record = null;
             return false;
         }
 
@@ -67,10 +85,9 @@ internal sealed class IngestLogReader : IDisposable
             throw Damaged("checksum mismatch");
         }
 
-        var batch = IngestBatchCodec.Decode(bytes[LogFormat.FrameHeaderSize..]);
-        var next = new LogPosition(_position.Offset + frame.FrameLength, _position.Sequence + 1);
-        record = new LogRecord(batch, _position, next, frame.AppendedAtMicros);
-        _position = next;
+        payload = bytes[LogFormat.FrameHeaderSize..];
+        appendedAtMicros = frame.AppendedAtMicros;
+        _position = new LogPosition(_position.Offset + frame.FrameLength, _position.Sequence + 1);
         return true;
     }
 

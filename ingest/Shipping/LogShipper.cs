@@ -1,7 +1,6 @@
 using System.Diagnostics;
 using Microsoft.Extensions.Options;
 using Platform.Ingest.Log;
-using Platform.Ingest.Storage;
 using Platform.Ingest.Telemetry;
 
 namespace Platform.Ingest.Shipping;
@@ -27,7 +26,7 @@ internal sealed partial class LogShipper : BackgroundService
     private static readonly TimeSpan IdleWait = TimeSpan.FromSeconds(1);
 
     private readonly IngestLog _log;
-    private readonly IEventStore _store;
+    private readonly IShippingTarget _target;
     private readonly ShipperOptions _options;
     private readonly IngestTelemetry _telemetry;
     private readonly TimeProvider _time;
@@ -43,10 +42,10 @@ internal sealed partial class LogShipper : BackgroundService
     // When the drain after a stop request began (a TimeProvider timestamp), 0 before. Owned by the shipping loop.
     private long _drainStarted;
 
-    public LogShipper(IngestLog log, IEventStore store, IOptions<ShipperOptions> options, IngestTelemetry telemetry, TimeProvider time, ILogger<LogShipper> logger)
+    public LogShipper(IngestLog log, IShippingTarget target, IOptions<ShipperOptions> options, IngestTelemetry telemetry, TimeProvider time, ILogger<LogShipper> logger)
     {
         _log = log;
-        _store = store;
+        _target = target;
         _options = options.Value;
         _telemetry = telemetry;
         _time = time;
@@ -114,8 +113,7 @@ internal sealed partial class LogShipper : BackgroundService
         // Let the host finish starting; the loop runs on the thread pool from here on.
         await Task.Yield();
         using var reader = _log.OpenReader(_log.Shipped);
-        var block = new List<LogRecord>();
-        var events = 0;
+        var block = new Block();
         try
         {
             while (true)
@@ -123,13 +121,8 @@ internal sealed partial class LogShipper : BackgroundService
                 var stopping = stoppingToken.IsCancellationRequested;
 
                 // Take whatever is durable now, up to a full block.
-                while (events < _options.MaxBlockEvents && reader.TryRead(out var record))
-                {
-                    block.Add(record);
-                    events += record.Batch.Events.Count;
-                }
-
-                if (block.Count == 0)
+                Fill(reader, block);
+                if (block.Records == 0)
                 {
                     if (stopping)
                     {
@@ -140,18 +133,17 @@ internal sealed partial class LogShipper : BackgroundService
                     continue;
                 }
 
-                if (events < _options.MaxBlockEvents && !stopping && !await WaitForMoreAsync(reader, block[0], stoppingToken))
+                if (block.Events < _options.MaxBlockEvents && !stopping && !await WaitForMoreAsync(reader, block.OldestAppendedAtMicros, stoppingToken))
                 {
                     continue;
                 }
 
-                if (!await ShipAsync(block, events, stoppingToken))
+                if (!await ShipAsync(block, stoppingToken))
                 {
                     break;
                 }
 
                 block.Clear();
-                events = 0;
             }
         }
         catch (LogCorruptException ex)
@@ -161,6 +153,10 @@ internal sealed partial class LogShipper : BackgroundService
             LogCorrupt(ex);
             return;
         }
+        finally
+        {
+            block.Clear();
+        }
 
         var left = _log.UnshippedBytes;
         if (left > 0)
@@ -169,11 +165,23 @@ internal sealed partial class LogShipper : BackgroundService
         }
     }
 
+    /// <summary>Adds durable records to the block, straight from their bytes, until it is full or none is left now.</summary>
+    private void Fill(IngestLogReader reader, Block block)
+    {
+        while (block.Events < _options.MaxBlockEvents && reader.TryReadPayload(out var payload, out var appendedAtMicros))
+        {
+            block.Rows ??= _target.NewBlock(_options.MaxBlockEvents);
+            block.Events += block.Rows.Add(payload);
+            block.AppendedAtMicros.Add(appendedAtMicros);
+            block.End = reader.Position;
+        }
+    }
+
     /// <summary>
     /// While a block is not full: waits for more records, for the block's age limit, for a request asking for a
     /// flush or for the stop. True when the block should ship now; false when more records arrived to take first.
     /// </summary>
-    private async Task<bool> WaitForMoreAsync(IngestLogReader reader, LogRecord oldest, CancellationToken stoppingToken)
+    private async Task<bool> WaitForMoreAsync(IngestLogReader reader, long oldestAppendedAtMicros, CancellationToken stoppingToken)
     {
         Task flush;
         lock (_signalLock)
@@ -187,7 +195,7 @@ internal sealed partial class LogShipper : BackgroundService
             return true;
         }
 
-        var waited = TimeSpan.FromMicroseconds(Math.Max(0, _time.GetUtcNow().ToUnixTimeMilliseconds() * 1000 - oldest.AppendedAtMicros));
+        var waited = TimeSpan.FromMicroseconds(Math.Max(0, _time.GetUtcNow().ToUnixTimeMilliseconds() * 1000 - oldestAppendedAtMicros));
         var left = _options.MaxBlockAge - waited;
         if (left <= TimeSpan.Zero)
         {
@@ -207,14 +215,9 @@ internal sealed partial class LogShipper : BackgroundService
     }
 
     /// <summary>Inserts a block until it is stored (true), or until a stop's drain time is over (false).</summary>
-    private async Task<bool> ShipAsync(List<LogRecord> block, int events, CancellationToken stoppingToken)
+    private async Task<bool> ShipAsync(Block block, CancellationToken stoppingToken)
     {
-        var batches = new List<IngestBatch>(block.Count);
-        foreach (var record in block)
-        {
-            batches.Add(record.Batch);
-        }
-
+        var events = block.Events;
         var delay = _options.RetryDelay;
         var attempts = 0;
         while (true)
@@ -237,15 +240,15 @@ internal sealed partial class LogShipper : BackgroundService
             using (var cancel = new CancellationTokenSource(timeout, _time))
             {
                 span?.SetTag("platform.events", events);
-                span?.SetTag("platform.requests", block.Count);
+                span?.SetTag("platform.requests", block.Records);
                 try
                 {
-                    await _store.InsertAsync(batches, cancel.Token);
+                    await _target.InsertAsync(block.Rows!, cancel.Token);
                     var elapsed = Stopwatch.GetElapsedTime(started);
                     _telemetry.InsertDuration.Record(elapsed.TotalSeconds);
                     _telemetry.InsertEvents.Record(events);
-                    _telemetry.InsertRequests.Record(block.Count);
-                    LogShipped(events, block.Count, elapsed.TotalMilliseconds);
+                    _telemetry.InsertRequests.Record(block.Records);
+                    LogShipped(events, block.Records, elapsed.TotalMilliseconds);
                     if (_storageFailing)
                     {
                         _storageFailing = false;
@@ -260,7 +263,7 @@ internal sealed partial class LogShipper : BackgroundService
                     _telemetry.StorageErrors.Add(1);
                     if (!_storageFailing || attempts % 20 == 0)
                     {
-                        LogInsertFailed(ex, events, block.Count, attempts, delay);
+                        LogInsertFailed(ex, events, block.Records, attempts, delay);
                     }
 
                     _storageFailing = true;
@@ -274,12 +277,12 @@ internal sealed partial class LogShipper : BackgroundService
         }
 
         var now = _time.GetUtcNow().ToUnixTimeMilliseconds() * 1000;
-        foreach (var record in block)
+        foreach (var appendedAtMicros in block.AppendedAtMicros)
         {
-            _telemetry.ShipLag.Record(Math.Max(0, now - record.AppendedAtMicros) / 1e6);
+            _telemetry.ShipLag.Record(Math.Max(0, now - appendedAtMicros) / 1e6);
         }
 
-        await MarkShippedAsync(block[^1].Next);
+        await MarkShippedAsync(block.End);
         return true;
     }
 
@@ -379,4 +382,30 @@ internal sealed partial class LogShipper : BackgroundService
 
     [LoggerMessage(Level = LogLevel.Critical, Message = "The write-ahead log is damaged; shipping stopped and nothing was skipped. Acked events stay in the log; restore the volume or move the damaged segment aside to go on")]
     private partial void LogCorrupt(Exception ex);
+
+    /// <summary>The records gathered for the next insert: their rows, and what the checkpoint and the lag need.</summary>
+    private sealed class Block
+    {
+        public IShippingBlock? Rows { get; set; }
+
+        public int Events { get; set; }
+
+        /// <summary>Each record's append time, oldest first.</summary>
+        public List<long> AppendedAtMicros { get; } = [];
+
+        public int Records => AppendedAtMicros.Count;
+
+        public long OldestAppendedAtMicros => AppendedAtMicros[0];
+
+        /// <summary>Where the record after the block's last starts: the checkpoint once the block is stored.</summary>
+        public LogPosition End { get; set; }
+
+        public void Clear()
+        {
+            Rows?.Dispose();
+            Rows = null;
+            Events = 0;
+            AppendedAtMicros.Clear();
+        }
+    }
 }

@@ -27,6 +27,9 @@ internal static class WriterExtensions
         var services = builder.Services;
         services.AddSingleton<BatchWriter>();
         services.AddSingleton<LogShipper>();
+        // The log ships to storage that takes its records as encoded (ClickHouse); only resolved when the log is used.
+        services.AddSingleton<IShippingTarget>(static provider => provider.GetRequiredService<IEventStore>() as IShippingTarget
+            ?? throw new InvalidOperationException("The write-ahead log ships only to a backend that loads its records (ClickHouse)."));
         services.AddSingleton<LogWriter>();
         // Chosen when the container is built, from the bound options, so every configuration source counts (tests
         // and hosts add theirs after Program registered its services). Only the chosen path is resolved: the log is

@@ -2,6 +2,7 @@ using System.Globalization;
 using System.Text.Json;
 using ClickHouse.Driver;
 using Microsoft.Extensions.Logging;
+using Platform.Ingest.Shipping;
 
 namespace Platform.Ingest.Storage.ClickHouse;
 
@@ -20,7 +21,7 @@ namespace Platform.Ingest.Storage.ClickHouse;
 /// block is written (a view failing) is answered as a failure and retried; the retry's copy collapses with what the
 /// failed attempt left, so nothing counts twice.
 /// </remarks>
-internal sealed partial class ClickHouseEventStore : IEventStore, IDisposable
+internal sealed partial class ClickHouseEventStore : IEventStore, IShippingTarget, IDisposable
 {
     private static readonly TimeSpan HealthTimeout = TimeSpan.FromSeconds(2);
 
@@ -113,6 +114,18 @@ internal sealed partial class ClickHouseEventStore : IEventStore, IDisposable
 
         // The engine collapses an event stored before at merge time, after this returns; only a read could tell.
         return InsertOutcome.Unknown;
+    }
+
+    public IShippingBlock NewBlock(int events) => new EncodedRows(events);
+
+    public async Task InsertAsync(IShippingBlock block, CancellationToken cancellationToken)
+    {
+        var rows = ((EncodedRows)block).Rows;
+        if (rows.Length > 0)
+        {
+            // One insert into one table, as InsertAsync above.
+            await SendRowsAsync(ClickHouseSchema.EventsV2.Name, EventColumns, rows, cancellationToken);
+        }
     }
 
     /// <summary>The RowBinary body of one insert into <c>events</c> (<see cref="EventColumns"/>); empty when there is no event.</summary>

@@ -29,6 +29,15 @@ internal sealed class RowBinaryWriter : IDisposable
         _length += prefix + Encoding.UTF8.GetBytes(value, span[prefix..]);
     }
 
+    /// <summary>String from UTF-8 bytes: their count as an unsigned LEB128 varint, then the bytes.</summary>
+    public void Utf8(ReadOnlySpan<byte> value)
+    {
+        var span = Reserve(10 + value.Length);
+        var prefix = Varint(span, (uint)value.Length);
+        value.CopyTo(span[prefix..]);
+        _length += prefix + value.Length;
+    }
+
     /// <summary>The start of an Array(T): its element count as an unsigned LEB128 varint; the elements follow.</summary>
     public void ArrayLength(int count)
     {

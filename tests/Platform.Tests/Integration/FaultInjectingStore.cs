@@ -1,4 +1,5 @@
 using Platform.Ingest.Query;
+using Platform.Ingest.Shipping;
 using Platform.Ingest.Storage;
 
 namespace Platform.Tests.Integration;
@@ -7,7 +8,7 @@ namespace Platform.Tests.Integration;
 /// Passes every call to the real store, except that a test can make the next inserts fail (as a storage outage
 /// would) or hold inserts until released (as a slow storage would).
 /// </summary>
-internal sealed class FaultInjectingStore(IEventStore inner) : IEventStore, IGroupQueries
+internal sealed class FaultInjectingStore(IEventStore inner) : IEventStore, IGroupQueries, IShippingTarget
 {
     private readonly IGroupQueries _queries = (IGroupQueries)inner;
 
@@ -31,6 +32,25 @@ internal sealed class FaultInjectingStore(IEventStore inner) : IEventStore, IGro
 
     public async Task<InsertOutcome> InsertAsync(IReadOnlyList<IngestBatch> batches, CancellationToken cancellationToken)
     {
+        await BeforeInsertAsync();
+        var outcome = await inner.InsertAsync(batches, cancellationToken);
+        Inserted(batches.Sum(b => b.Events.Count));
+        return outcome;
+    }
+
+    /// <summary>The shipper's path (ClickHouse): blocks filled from the log's encoded records, failing and held alike.</summary>
+    public IShippingBlock NewBlock(int events) => new CountingBlock(((IShippingTarget)inner).NewBlock(events));
+
+    public async Task InsertAsync(IShippingBlock block, CancellationToken cancellationToken)
+    {
+        var counted = (CountingBlock)block;
+        await BeforeInsertAsync();
+        await ((IShippingTarget)inner).InsertAsync(counted.Inner, cancellationToken);
+        Inserted(counted.Events);
+    }
+
+    private async Task BeforeInsertAsync()
+    {
         InsertCalls++;
         if (_gate is { } gate)
         {
@@ -41,14 +61,14 @@ internal sealed class FaultInjectingStore(IEventStore inner) : IEventStore, IGro
         {
             throw new IOException("injected storage failure");
         }
+    }
 
-        var outcome = await inner.InsertAsync(batches, cancellationToken);
+    private void Inserted(int events)
+    {
         lock (InsertedBatchSizes)
         {
-            InsertedBatchSizes.Add(batches.Sum(b => b.Events.Count));
+            InsertedBatchSizes.Add(events);
         }
-
-        return outcome;
     }
 
     public Task<bool> IsHealthyAsync(CancellationToken cancellationToken) =>
@@ -76,4 +96,20 @@ internal sealed class FaultInjectingStore(IEventStore inner) : IEventStore, IGro
 
     public Task<IReadOnlyList<TraitChange>> GetTraitHistoryAsync(string tenant, string groupId, string traitKey, HistoryPosition? after, int limit, CancellationToken cancellationToken) =>
         _queries.GetTraitHistoryAsync(tenant, groupId, traitKey, after, limit, cancellationToken);
+
+    private sealed class CountingBlock(IShippingBlock inner) : IShippingBlock
+    {
+        public IShippingBlock Inner { get; } = inner;
+
+        public int Events { get; private set; }
+
+        public int Add(ReadOnlySpan<byte> payload)
+        {
+            var events = Inner.Add(payload);
+            Events += events;
+            return events;
+        }
+
+        public void Dispose() => Inner.Dispose();
+    }
 }

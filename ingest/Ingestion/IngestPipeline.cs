@@ -64,16 +64,22 @@ internal sealed partial class IngestPipeline(
 
         var isNew = new bool[keys.Length];
         var reserveStarted = Stopwatch.GetTimestamp();
+        ReservationHolder holder;
+
+        // A refused reservation gives back whatever it had reserved, so nothing is held after any of these.
         try
         {
             using var span = IngestTelemetry.Source.StartActivity("dedup.reserve");
             span?.SetTag("platform.events", keys.Length);
-            await dedup.ReserveAsync(tenant, keys, isNew, cancellationToken);
+            holder = await dedup.ReserveAsync(tenant, keys, isNew, cancellationToken);
             telemetry.DedupDuration.Record(Stopwatch.GetElapsedTime(reserveStarted).TotalSeconds, tags);
+        }
+        catch (ReservationLostException ex)
+        {
+            return Refused(ex, tenant, events.Count, UnavailableReason.ReservationLost, RejectReason.ReservationLost, "this process's claim on the events");
         }
         catch (DedupUnavailableException ex)
         {
-            await ReleaseReservedAsync(tenant, keys, isNew);
             if (ex.InFlightElsewhere)
             {
                 telemetry.Rejected(tenant, RejectReason.EventInFlight, events.Count);
@@ -88,7 +94,6 @@ internal sealed partial class IngestPipeline(
         }
         catch (OperationCanceledException) when (cancellationToken.IsCancellationRequested)
         {
-            await ReleaseReservedAsync(tenant, keys, isNew);
             return new IngestResult.Abandoned();
         }
 
@@ -110,7 +115,7 @@ internal sealed partial class IngestPipeline(
             try
             {
                 accepted = fresh.Count > 0
-                    ? await writer.WriteAsync(new IngestBatch { Tenant = tenant, Events = fresh, ReceivedAtMicros = receivedAtMicros }, [.. reserved], ackMode)
+                    ? await writer.WriteAsync(new IngestBatch { Tenant = tenant, Events = fresh, ReceivedAtMicros = receivedAtMicros }, [.. reserved], holder, ackMode)
                     : await WaitQueryableAsync();
             }
             catch (LogFullException ex)
@@ -128,6 +133,16 @@ internal sealed partial class IngestPipeline(
             catch (StorageUnavailableException ex)
             {
                 return Refused(ex, tenant, events.Count, UnavailableReason.StorageUnavailable, RejectReason.StorageUnavailable, "storage");
+            }
+            catch (ReservationLostException ex)
+            {
+                return Refused(ex, tenant, events.Count, UnavailableReason.ReservationLost, RejectReason.ReservationLost, "this process's claim on the events");
+            }
+            catch (DedupUnavailableException ex)
+            {
+                // The owner lease could not be confirmed while Redis does not answer (Dedup:Redis:OnUnavailable=Reject).
+                telemetry.DedupErrors.Add(1, tags);
+                return Refused(ex, tenant, events.Count, UnavailableReason.DedupUnreachable, RejectReason.DedupUnavailable, "the dedup store");
             }
         }
 
@@ -165,23 +180,6 @@ internal sealed partial class IngestPipeline(
         }
 
         return unique;
-    }
-
-    private async Task ReleaseReservedAsync(string tenant, UInt128[] keys, bool[] reserved)
-    {
-        var held = new List<UInt128>();
-        for (var i = 0; i < keys.Length; i++)
-        {
-            if (reserved[i])
-            {
-                held.Add(keys[i]);
-            }
-        }
-
-        if (held.Count > 0)
-        {
-            await dedup.ReleaseAsync(tenant, held.ToArray(), CancellationToken.None);
-        }
     }
 
     [LoggerMessage(Level = LogLevel.Information, Message = "Rejected a batch for tenant {Tenant}: {Problems} problems")]

@@ -32,6 +32,7 @@ internal sealed partial class RedisOwnerLease : IAsyncDisposable
     private ConnectionMultiplexer? _connection;
     private Thread? _refresher;
     private int _failureLogged;
+    private int _disposed;
 
     public RedisOwnerLease(RedisDedupOptions options, TimeProvider time, ILogger logger)
     {
@@ -146,6 +147,11 @@ internal sealed partial class RedisOwnerLease : IAsyncDisposable
 
     public async ValueTask DisposeAsync()
     {
+        if (Interlocked.Exchange(ref _disposed, 1) != 0)
+        {
+            return;
+        }
+
         _stop.Set();
         _refresher?.Join(_options.OperationTimeout + _options.OwnerRefreshInterval);
         if (_connection is not null)

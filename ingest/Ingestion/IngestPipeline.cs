@@ -76,7 +76,7 @@ internal sealed partial class IngestPipeline(
         }
         catch (ReservationLostException ex)
         {
-            return Refused(ex, tenant, events.Count, UnavailableReason.ReservationLost, RejectReason.ReservationLost, "this process's claim on the events");
+            return ReservationLost(ex, tenant, events.Count);
         }
         catch (DedupUnavailableException ex)
         {
@@ -136,7 +136,7 @@ internal sealed partial class IngestPipeline(
             }
             catch (ReservationLostException ex)
             {
-                return Refused(ex, tenant, events.Count, UnavailableReason.ReservationLost, RejectReason.ReservationLost, "this process's claim on the events");
+                return ReservationLost(ex, tenant, events.Count);
             }
             catch (DedupUnavailableException ex)
             {
@@ -157,6 +157,17 @@ internal sealed partial class IngestPipeline(
         telemetry.Rejected(tenant, rejectReason, events);
         LogUnavailable(logger, ex, tenant, cause);
         return new IngestResult.Unavailable(reason, _retryAfter);
+    }
+
+    /// <summary>
+    /// This process stalled past its dedup owner lease while holding the request's reservations: not a fault of Redis or
+    /// storage, so it is logged and counted as what it is.
+    /// </summary>
+    private IngestResult.Unavailable ReservationLost(ReservationLostException ex, string tenant, int events)
+    {
+        telemetry.Rejected(tenant, RejectReason.ReservationLost, events);
+        LogReservationLost(logger, tenant, ex.AfterDurable);
+        return new IngestResult.Unavailable(UnavailableReason.ReservationLost, _retryAfter);
     }
 
     /// <summary>Only duplicates, with a queryable ack asked for: their first copies may still be on their way to storage.</summary>
@@ -187,6 +198,9 @@ internal sealed partial class IngestPipeline(
 
     [LoggerMessage(Level = LogLevel.Information, Message = "Answered 503 to tenant {Tenant}: an event of the request is still being stored by another request")]
     private static partial void LogEventInFlight(ILogger logger, string tenant);
+
+    [LoggerMessage(Level = LogLevel.Warning, Message = "Answered 503 to tenant {Tenant}: this process stalled past its dedup owner lease and may have lost the request's reservations to another request (events already durable: {AfterDurable}; storage keeps one row per event)")]
+    private static partial void LogReservationLost(ILogger logger, string tenant, bool afterDurable);
 
     [LoggerMessage(Level = LogLevel.Warning, Message = "Answered 503 to tenant {Tenant}: {Cause} unavailable")]
     private static partial void LogUnavailable(ILogger logger, Exception ex, string tenant, string cause);

@@ -171,6 +171,16 @@ public sealed class OrphanedReservationProcessTests(ClickHouseFixture fixture) :
         return await StoredAsync();
     }
 
+    /// <summary>Requests an ingest process refused for <paramref name="reason"/>, from its Prometheus scrape.</summary>
+    private static async Task<double> RejectedAsync(IngestProcess ingest, string reason)
+    {
+        var metrics = await ingest.Client.GetStringAsync("/metrics");
+        return metrics.Split('\n')
+            .Where(line => line.StartsWith("platform_ingest_requests_rejected_total{", StringComparison.Ordinal)
+                && line.Contains($"reason=\"{reason}\"", StringComparison.Ordinal))
+            .Sum(line => double.Parse(line.Split(' ')[^1], System.Globalization.CultureInfo.InvariantCulture));
+    }
+
     private static async Task<(HttpStatusCode Status, ContractBody Body)> AnswerAsync(Task<HttpResponseMessage> sending)
     {
         using var response = await sending;
@@ -231,6 +241,8 @@ public sealed class OrphanedReservationProcessTests(ClickHouseFixture fixture) :
 
         Assert.Equal(HttpStatusCode.ServiceUnavailable, status);
         Assert.Contains("lost its claim", body.Message, StringComparison.Ordinal);
+        Assert.Equal(1, await RejectedAsync(paused, "reservation_lost"));
+        Assert.Equal(0, await RejectedAsync(paused, "dedup_unavailable"));
         Assert.Equal((2L, 2L), await StoredOnceShippedAsync(2));
 
         // The resumed instance goes on under a new owner identity; the client's retry to it is answered from Redis.
@@ -254,6 +266,8 @@ public sealed class OrphanedReservationProcessTests(ClickHouseFixture fixture) :
         var (busy, busyBody) = await AnswerAsync(other.PostAsync(lowJson));
         Assert.Equal(HttpStatusCode.ServiceUnavailable, busy);
         Assert.Contains("still being stored", busyBody.Message, StringComparison.Ordinal);
+        Assert.Equal(1, await RejectedAsync(other, "event_in_flight"));
+        Assert.Equal(0, await RejectedAsync(other, "dedup_unavailable"));
         Assert.Equal(token, (await _raw.GetDatabase().StringGetAsync(KeyOf(low))).ToString());
 
         await releaseHigh();

@@ -166,6 +166,7 @@ internal sealed partial class RedisDedupStore : IDedupStore, IAsyncDisposable
 
         var deadline = _time.GetTimestamp() + (long)(_inFlightWait.TotalSeconds * _time.TimestampFrequency);
         RedisOwnerLease.Holder? holder = null;
+        var renewals = 0;
         try
         {
             var database = await DatabaseAsync(cancellationToken);
@@ -178,7 +179,13 @@ internal sealed partial class RedisDedupStore : IDedupStore, IAsyncDisposable
                     _lease.MarkLost(holder);
                     if (!Holds(results.Span))
                     {
-                        // Nothing reserved under the dead identity yet: simply go on under a new one.
+                        // Nothing reserved under the dead identity yet: simply go on under a new one. A Redis that drops
+                        // a fresh liveness key again and again (an evicting maxmemory policy) is not fit to judge owners.
+                        if (++renewals > 2)
+                        {
+                            throw new DedupUnavailableException("the dedup store (Redis) keeps losing this process's liveness key; check its maxmemory-policy");
+                        }
+
                         holder = await _lease.CurrentAsync(cancellationToken);
                         continue;
                     }

@@ -1,9 +1,11 @@
 using System.Buffers.Binary;
 using System.Diagnostics;
+using System.Net;
 using Microsoft.Extensions.Logging.Abstractions;
 using Microsoft.Extensions.Options;
 using Platform.Ingest.Dedup;
 using Platform.Tests.Gateway;
+using Platform.Tests.Integration;
 using StackExchange.Redis;
 
 namespace Platform.Tests.Dedup;
@@ -208,6 +210,63 @@ public sealed class RedisDedupTakeoverTests : IAsyncLifetime
         await holder.ConfirmAsync(CancellationToken.None);
         var token = await ValueOfAsync(1);
         Assert.True(await _raw.GetDatabase().KeyExistsAsync(Prefix + "owner:" + token));
+    }
+
+    [Fact]
+    public async Task A_writer_that_lost_its_owner_lease_does_not_ack_its_requests_and_stores_none_it_had_not_written()
+    {
+        // Ingest on DuckDB with the Redis store; the test holds storage's inserts, as a slow disk would.
+        using var host = new IngestHost(new Dictionary<string, string?>
+        {
+            ["Dedup:Backend"] = "Redis",
+            ["Dedup:Redis:ConnectionString"] = _redis.ConnectionString,
+            ["Dedup:Redis:OwnerLease"] = "00:00:01",
+            ["Dedup:Redis:OwnerRefreshInterval"] = "00:00:00.200",
+            ["Dedup:Redis:OperationTimeout"] = "00:00:00.300",
+        });
+        var inInsert = GroupApi.ParserFixture.Event(userId: "in-insert", extra: "\"message_id\":\"in-insert\"");
+        var queued = GroupApi.ParserFixture.Event(userId: "queued", extra: "\"message_id\":\"queued\"");
+        var inInsertKey = GroupApi.ParserFixture.Parse(inInsert).Events[0].Key;
+        var queuedKey = GroupApi.ParserFixture.Parse(queued).Events[0].Key;
+        host.Store.HoldInserts();
+        var first = host.PostAsync(inInsert);
+        await WaitUntilAsync(() => Task.FromResult(host.Store.InsertCalls == 1));       // past the lease check, in the insert
+        var second = host.PostAsync(queued);
+        await WaitUntilAsync(async () => !(await ValueOfAsync(queuedKey)).IsNull);      // reserved, waiting in the queue
+        var token = await ValueOfAsync(queuedKey);
+
+        // The instance's lease lapses (as after a pause, or Redis losing the key); a retry elsewhere takes over and stores.
+        Assert.True(await _raw.GetDatabase().KeyDeleteAsync(Prefix + "owner:" + token));
+        var retry = await InstanceAsync();
+        var (taken, retryHolder) = await ReserveAsync(retry, inInsertKey);
+        Assert.Equal(new[] { true }, taken);
+        await CommitAsync(retry, retryHolder, inInsertKey);
+        await Task.Delay(TimeSpan.FromSeconds(1));                                      // the instance's refresh finds out
+        host.Store.ReleaseInserts();
+
+        // The insert already under way completes (durable), but its commit finds the reservation taken: 503, not 200.
+        using (var answer = await first)
+        {
+            Assert.Equal(HttpStatusCode.ServiceUnavailable, answer.StatusCode);
+            Assert.Contains("lost its claim", (await ContractBody.ReadAsync(answer)).Message, StringComparison.Ordinal);
+        }
+
+        // The queued request is refused before its insert: nothing of it is stored, and its reservation is given back.
+        using (var answer = await second)
+        {
+            Assert.Equal(HttpStatusCode.ServiceUnavailable, answer.StatusCode);
+            Assert.Contains("lost its claim", (await ContractBody.ReadAsync(answer)).Message, StringComparison.Ordinal);
+        }
+
+        Assert.Equal(1, (await host.Store.CountAsync("acme", default)).Events);
+        Assert.True((await ValueOfAsync(queuedKey)).IsNull);
+
+        // The instance goes on under a new identity: the retries are stored, or answered as duplicates.
+        using var storedNow = await host.PostAsync(queued);
+        Assert.Equal(1, (await ContractBody.ReadAsync(storedNow)).Accepted);
+        using var duplicate = await host.PostAsync(inInsert);
+        Assert.Equal(1, (await ContractBody.ReadAsync(duplicate)).Duplicates);
+        Assert.Equal(2, (await host.Store.CountAsync("acme", default)).Events);
     }
 
     private static async Task WaitUntilAsync(Func<Task<bool>> condition)

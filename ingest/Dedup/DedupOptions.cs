@@ -54,10 +54,21 @@ internal sealed class RedisDedupOptions
     public string KeyPrefix { get; set; } = "platform:dedup:";
 
     /// <summary>
-    /// How long a reservation lives when its holder never commits or releases it (a crash between reserve and commit).
+    /// The longest a reservation lives when its holder never commits or releases it and no other request takes it over.
     /// Longer than <c>Writer:InsertTimeout</c> plus the queue wait, so a live request never loses its reservation.
+    /// A crashed process's reservations are normally taken over much sooner, after <see cref="OwnerLease"/>.
     /// </summary>
     public TimeSpan ReservationTtl { get; set; } = TimeSpan.FromSeconds(60);
+
+    /// <summary>
+    /// How long this process's liveness key lives in Redis without a refresh. Once it has lapsed (the process died, or
+    /// stalled this long), another request may take over the process's reservations; the longest a client's retry
+    /// waits for the reservations of a crashed process.
+    /// </summary>
+    public TimeSpan OwnerLease { get; set; } = TimeSpan.FromSeconds(5);
+
+    /// <summary>How often the liveness key is refreshed, by a thread of its own; at most a third of <see cref="OwnerLease"/>.</summary>
+    public TimeSpan OwnerRefreshInterval { get; set; } = TimeSpan.FromSeconds(1);
 
     /// <summary>How often a request re-checks an identity that another request is still storing.</summary>
     public TimeSpan PollInterval { get; set; } = TimeSpan.FromMilliseconds(50);
@@ -114,6 +125,25 @@ internal sealed class DedupOptionsValidator : IValidateOptions<DedupOptions>
         if (redis.ReservationTtl > options.Window)
         {
             problems.Add($"Dedup:Redis:ReservationTtl ({redis.ReservationTtl:c}) must not exceed Dedup:Window ({options.Window:c}).");
+        }
+
+        if (redis.OwnerLease < TimeSpan.FromMilliseconds(500) || redis.OwnerLease > TimeSpan.FromMinutes(5))
+        {
+            problems.Add($"Dedup:Redis:OwnerLease must be between 00:00:00.500 and 00:05:00 (got {redis.OwnerLease:c}).");
+        }
+        else if (redis.OwnerLease >= redis.ReservationTtl)
+        {
+            problems.Add($"Dedup:Redis:OwnerLease ({redis.OwnerLease:c}) must be shorter than Dedup:Redis:ReservationTtl ({redis.ReservationTtl:c}): otherwise a crashed process's reservations expire before its lease does, and the lease recovers nothing.");
+        }
+
+        if (redis.OwnerRefreshInterval < TimeSpan.FromMilliseconds(50) || redis.OwnerRefreshInterval > redis.OwnerLease / 3)
+        {
+            problems.Add($"Dedup:Redis:OwnerRefreshInterval must be between 00:00:00.050 and a third of Dedup:Redis:OwnerLease ({redis.OwnerLease / 3:c}) (got {redis.OwnerRefreshInterval:c}): a live process must survive a refresh that is late or lost.");
+        }
+
+        if (redis.OperationTimeout > redis.OwnerLease / 3)
+        {
+            problems.Add($"Dedup:Redis:OperationTimeout ({redis.OperationTimeout:c}) must be at most a third of Dedup:Redis:OwnerLease ({redis.OwnerLease:c}): one slow refresh must not use up the lease.");
         }
 
         if (redis.PollInterval < TimeSpan.FromMilliseconds(1) || redis.PollInterval > TimeSpan.FromSeconds(5))

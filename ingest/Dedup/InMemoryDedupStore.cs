@@ -48,7 +48,33 @@ internal sealed class InMemoryDedupStore : IDedupStore
         }
     }
 
-    public async ValueTask ReserveAsync(string tenant, ReadOnlyMemory<UInt128> keys, Memory<bool> results, CancellationToken cancellationToken)
+    /// <remarks>The reservations live in this process and die with it, so the holder is unconditional.</remarks>
+    public async ValueTask<ReservationHolder> ReserveAsync(string tenant, ReadOnlyMemory<UInt128> keys, Memory<bool> results, CancellationToken cancellationToken)
+    {
+        try
+        {
+            await ReserveInOrderAsync(keys, results, cancellationToken);
+            return ReservationHolder.Unconditional;
+        }
+        catch (Exception ex) when (ex is DedupUnavailableException or OperationCanceledException)
+        {
+            // Refused: give back what this call reserved, so the caller holds nothing.
+            var reserved = new List<UInt128>();
+            for (var i = 0; i < keys.Length; i++)
+            {
+                if (results.Span[i])
+                {
+                    reserved.Add(keys.Span[i]);
+                }
+            }
+
+            results.Span.Clear();
+            await ReleaseAsync(tenant, reserved.ToArray(), ReservationHolder.Unconditional, CancellationToken.None);
+            throw;
+        }
+    }
+
+    private async Task ReserveInOrderAsync(ReadOnlyMemory<UInt128> keys, Memory<bool> results, CancellationToken cancellationToken)
     {
         // Reserve in key order. Two requests carrying some of each other's events (a retry racing its original) would
         // otherwise each hold a key the other waits for, and both would wait out InFlightWait and answer 503; in one
@@ -92,7 +118,7 @@ internal sealed class InMemoryDedupStore : IDedupStore
         }
     }
 
-    public ValueTask CommitAsync(string tenant, ReadOnlyMemory<UInt128> keys, CancellationToken cancellationToken)
+    public ValueTask CommitAsync(string tenant, ReadOnlyMemory<UInt128> keys, ReservationHolder holder, Memory<bool> lost, CancellationToken cancellationToken)
     {
         var expiresAt = _time.GetUtcNow().UtcTicks + _windowTicks;
         foreach (var key in keys.Span)
@@ -113,7 +139,7 @@ internal sealed class InMemoryDedupStore : IDedupStore
         return ValueTask.CompletedTask;
     }
 
-    public ValueTask ReleaseAsync(string tenant, ReadOnlyMemory<UInt128> keys, CancellationToken cancellationToken)
+    public ValueTask ReleaseAsync(string tenant, ReadOnlyMemory<UInt128> keys, ReservationHolder holder, CancellationToken cancellationToken)
     {
         foreach (var key in keys.Span)
         {

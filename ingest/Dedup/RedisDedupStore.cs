@@ -7,8 +7,11 @@ namespace Platform.Ingest.Dedup;
 /// <summary>
 /// Dedup shared by every ingest instance, in Redis. One key per event identity: the prefix and the identity's 16 raw
 /// bytes (the identity already includes the tenant). A reservation is <c>SET key token NX PX ReservationTtl</c>, where
-/// the token names this process; a commit sets the stored marker for the whole window; a release deletes the key only
-/// while it still holds this process's token, so a late release never drops someone else's reservation or a commit.
+/// the token is this process's owner identity (<see cref="RedisOwnerLease"/>); a commit sets the stored marker for the
+/// whole window; a release deletes the key only while it still holds the token, so a late release never drops someone
+/// else's reservation or a commit. A reservation whose owner's liveness key is gone (the process died or stalled past
+/// its lease) is taken over by the next request that meets it, in the same script, so a crash costs a retry seconds
+/// (the lease), not the reservation's lifetime.
 /// Each operation is one Lua script over all of a request's keys (at most <see cref="KeysPerScript"/> per call), so a
 /// 100-event request costs Redis two commands, not two hundred: per-command work, in Redis and in the client, was
 /// most of the dedup cost under load. The keys of one script call must live on one Redis node, so the store needs a
@@ -21,35 +24,65 @@ namespace Platform.Ingest.Dedup;
 /// </remarks>
 internal sealed partial class RedisDedupStore : IDedupStore, IAsyncDisposable
 {
-    /// <summary>The value of a committed key. Reservation tokens start with 'r', so they never equal it.</summary>
+    /// <summary>
+    /// The value of a committed key. Owner tokens start with 'o' (releases before owner leases used 'r', and their
+    /// reservations are never taken over: they have no liveness key to judge them by), so they never equal it.
+    /// </summary>
     private static readonly RedisValue Stored = "s";
 
     /// <summary>The most keys one script call carries; larger sets are split into several calls sent together.</summary>
     internal const int KeysPerScript = 1000;
 
     /// <summary>
-    /// Per key: 1 = reserved now by this call, 0 = already stored (a duplicate), 2 = held by another request's
-    /// reservation. Atomic, so "refused" and "what holds it" are read together.
+    /// Per key: 1 = reserved now by this call, 0 = already stored (a duplicate), 2 = held by a live owner's reservation,
+    /// 3 = reserved now, taken over from an owner whose liveness key is gone; every key -1 when the caller's own liveness
+    /// key is gone (nothing is reserved under an identity others may already treat as dead). Atomic, so "refused",
+    /// "what holds it" and "is its owner alive" are read together: a takeover never races the owner's commit. The owner
+    /// keys are named from the token (ARGV[4] is their prefix), which a standalone or Sentinel Redis allows.
     /// </summary>
     private const string ReserveScript = """
         local result = {}
+        if redis.call('EXISTS', ARGV[4] .. ARGV[1]) == 0 then
+          for i = 1, #KEYS do
+            result[i] = -1
+          end
+          return result
+        end
         for i, key in ipairs(KEYS) do
           if redis.call('SET', key, ARGV[1], 'NX', 'PX', ARGV[2]) then
             result[i] = 1
-          elseif redis.call('GET', key) == ARGV[3] then
-            result[i] = 0
           else
-            result[i] = 2
+            local holder = redis.call('GET', key)
+            if holder == ARGV[3] then
+              result[i] = 0
+            elseif holder and holder ~= ARGV[1] and string.byte(holder, 1) == 111 and redis.call('EXISTS', ARGV[4] .. holder) == 0 then
+              redis.call('SET', key, ARGV[1], 'PX', ARGV[2])
+              result[i] = 3
+            else
+              result[i] = 2
+            end
           end
         end
         return result
         """;
 
+    /// <summary>
+    /// Per key: 1 = still held by the caller's token (or by nobody: expired, so nobody else stored it either), 0 = held
+    /// by someone else or already stored by someone else (the caller's reservation was taken over). The marker is set
+    /// either way: the caller's events are durable, so "stored" is true whoever holds the key.
+    /// </summary>
     private const string CommitScript = """
-        for _, key in ipairs(KEYS) do
+        local result = {}
+        for i, key in ipairs(KEYS) do
+          local holder = redis.call('GET', key)
+          if holder == false or holder == ARGV[3] then
+            result[i] = 1
+          else
+            result[i] = 0
+          end
           redis.call('SET', key, ARGV[1], 'PX', ARGV[2])
         end
-        return #KEYS
+        return result
         """;
 
     private const string ReleaseScript = """
@@ -68,11 +101,12 @@ internal sealed partial class RedisDedupStore : IDedupStore, IAsyncDisposable
     private readonly TimeProvider _time;
     private readonly ILogger<RedisDedupStore> _logger;
     private readonly byte[] _prefix;
-    private readonly RedisValue _token = "r" + Guid.NewGuid().ToString("N");
-    private readonly RedisValue[] _reserveArgs;
-    private readonly RedisValue[] _commitArgs;
-    private readonly RedisValue[] _releaseArgs;
+    private readonly RedisValue _ttl;
+    private readonly RedisValue _windowMilliseconds;
+    private readonly RedisValue _ownerKeyPrefix;
+    private readonly RedisOwnerLease _lease;
     private readonly Lazy<Task<ConnectionMultiplexer>> _connection;
+    private readonly Lazy<Task> _started;
     private int _unavailableLogged;
 
     public RedisDedupStore(IOptions<DedupOptions> options, TimeProvider time, ILogger<RedisDedupStore> logger)
@@ -85,15 +119,20 @@ internal sealed partial class RedisDedupStore : IDedupStore, IAsyncDisposable
         _logger = logger;
         _prefix = System.Text.Encoding.UTF8.GetBytes(_options.KeyPrefix);
         _connection = new Lazy<Task<ConnectionMultiplexer>>(ConnectAsync);
-        _reserveArgs = [_token, (long)_options.ReservationTtl.TotalMilliseconds, Stored];
-        _commitArgs = [Stored, (long)_window.TotalMilliseconds];
-        _releaseArgs = [_token];
+        _lease = new RedisOwnerLease(_options, time, logger);
+        _started = new Lazy<Task>(StartAsync);
+        _ttl = (long)_options.ReservationTtl.TotalMilliseconds;
+        _windowMilliseconds = (long)_window.TotalMilliseconds;
+        _ownerKeyPrefix = _lease.OwnerKeyPrefix;
     }
 
     public RedisUnavailableMode OnUnavailable => _options.OnUnavailable;
 
-    /// <summary>Connects (once); a Redis that is down is not an error here, the connection keeps retrying.</summary>
-    public Task ConnectAsync(CancellationToken cancellationToken) => _connection.Value.WaitAsync(cancellationToken);
+    /// <summary>
+    /// Connects (once) and announces this process's owner identity; a Redis that is down is not an error here, the
+    /// connections keep retrying.
+    /// </summary>
+    public Task ConnectAsync(CancellationToken cancellationToken) => _started.Value.WaitAsync(cancellationToken);
 
     /// <summary>True when Redis answers a PING within the operation timeout.</summary>
     public async Task<bool> PingAsync(CancellationToken cancellationToken)
@@ -110,12 +149,12 @@ internal sealed partial class RedisDedupStore : IDedupStore, IAsyncDisposable
         }
     }
 
-    public async ValueTask ReserveAsync(string tenant, ReadOnlyMemory<UInt128> keys, Memory<bool> results, CancellationToken cancellationToken)
+    public async ValueTask<ReservationHolder> ReserveAsync(string tenant, ReadOnlyMemory<UInt128> keys, Memory<bool> results, CancellationToken cancellationToken)
     {
         results.Span.Clear();
         if (keys.IsEmpty)
         {
-            return;
+            return ReservationHolder.Unconditional;
         }
 
         var redisKeys = KeysOf(keys.Span);
@@ -126,23 +165,52 @@ internal sealed partial class RedisDedupStore : IDedupStore, IAsyncDisposable
         }
 
         var deadline = _time.GetTimestamp() + (long)(_inFlightWait.TotalSeconds * _time.TimestampFrequency);
+        RedisOwnerLease.Holder? holder = null;
+        var renewals = 0;
         try
         {
             var database = await DatabaseAsync(cancellationToken);
+            holder = await _lease.CurrentAsync(cancellationToken);
             while (true)
             {
-                pending = await TryReserveAsync(database, redisKeys, pending, results, cancellationToken);
+                var attempt = await TryReserveAsync(database, holder, redisKeys, pending, results, cancellationToken);
+                if (attempt.OwnLeaseGone || holder.IsLost)
+                {
+                    _lease.MarkLost(holder);
+                    if (!Holds(results.Span))
+                    {
+                        // Nothing reserved under the dead identity yet: simply go on under a new one. A Redis that drops
+                        // a fresh liveness key again and again (an evicting maxmemory policy) is not fit to judge owners.
+                        if (++renewals > 2)
+                        {
+                            throw new DedupUnavailableException("the dedup store (Redis) keeps losing this process's liveness key; check its maxmemory-policy");
+                        }
+
+                        holder = await _lease.CurrentAsync(cancellationToken);
+                        continue;
+                    }
+
+                    // Reservations taken under it may have been taken over meanwhile: this request is not theirs to store.
+                    throw new ReservationLostException(afterDurable: false);
+                }
+
+                if (attempt.TakenOver > 0)
+                {
+                    LogTakenOver(attempt.TakenOver, tenant);
+                }
+
+                pending = attempt.Held;
                 if (pending.Count == 0)
                 {
                     MarkAvailable();
-                    return;
+                    return holder;
                 }
 
                 // Another request holds these identities; its outcome decides ours (see IDedupStore). While waiting we
                 // hold no key above the lowest one we wait for: two requests with overlapping events (a retry racing its
                 // original) could otherwise each hold a key the other waits for, and both would answer 503 after
                 // InFlightWait. With one order, no two requests ever wait on each other.
-                await ReleaseAboveLowestPendingAsync(tenant, keys, pending, results);
+                await ReleaseAboveLowestPendingAsync(tenant, keys, pending, results, holder);
                 var remaining = _time.GetElapsedTime(_time.GetTimestamp(), deadline);
                 if (remaining <= TimeSpan.Zero)
                 {
@@ -157,15 +225,24 @@ internal sealed partial class RedisDedupStore : IDedupStore, IAsyncDisposable
             MarkUnavailable(ex);
             if (_options.OnUnavailable == RedisUnavailableMode.Reject)
             {
+                await GiveBackAsync(tenant, keys, results, holder);
                 throw new DedupUnavailableException("the dedup store (Redis) does not answer", ex);
             }
 
-            // Storage backstop: whatever this call reserved stays reserved (and expires); every other key counts as new.
+            // Storage backstop: whatever this call reserved stays reserved (until committed, or its owner's lease lapses);
+            // every other key counts as new, so nothing this request holds may be judged by reservation.
             results.Span.Fill(true);
+            return ReservationHolder.Unconditional;
+        }
+        catch (Exception ex) when (ex is DedupUnavailableException or ReservationLostException or OperationCanceledException)
+        {
+            // Refused: the caller holds nothing afterwards (a release under a lost identity drops only what was not taken over).
+            await GiveBackAsync(tenant, keys, results, holder);
+            throw;
         }
     }
 
-    public async ValueTask CommitAsync(string tenant, ReadOnlyMemory<UInt128> keys, CancellationToken cancellationToken)
+    public async ValueTask CommitAsync(string tenant, ReadOnlyMemory<UInt128> keys, ReservationHolder holder, Memory<bool> lost, CancellationToken cancellationToken)
     {
         if (keys.IsEmpty)
         {
@@ -174,11 +251,20 @@ internal sealed partial class RedisDedupStore : IDedupStore, IAsyncDisposable
 
         // Unconditional: the events are stored, so the marker is true whoever holds the key now (even after our
         // reservation expired during a slow insert); a missing commit would only send the next retry to storage.
+        // Whether the key was still ours tells the caller whether another request may have stored the events too.
         var redisKeys = KeysOf(keys.Span);
         try
         {
             var database = await DatabaseAsync(cancellationToken);
-            await ScriptAsync(database, CommitScript, redisKeys, _commitArgs, cancellationToken);
+            var held = await ScriptAsync(database, CommitScript, redisKeys, [Stored, _windowMilliseconds, TokenOf(holder)], cancellationToken);
+            if (!lost.IsEmpty && holder is RedisOwnerLease.Holder)
+            {
+                var span = lost.Span;
+                for (var i = 0; i < held.Length; i++)
+                {
+                    span[i] = held[i] == 0;
+                }
+            }
         }
         catch (Exception ex) when (IsRedisFailure(ex))
         {
@@ -187,10 +273,11 @@ internal sealed partial class RedisDedupStore : IDedupStore, IAsyncDisposable
         }
     }
 
-    public async ValueTask ReleaseAsync(string tenant, ReadOnlyMemory<UInt128> keys, CancellationToken cancellationToken)
+    public async ValueTask ReleaseAsync(string tenant, ReadOnlyMemory<UInt128> keys, ReservationHolder holder, CancellationToken cancellationToken)
     {
-        if (keys.IsEmpty)
+        if (keys.IsEmpty || holder is not RedisOwnerLease.Holder owner)
         {
+            // Nothing reserved under a token (the storage backstop): nothing to give back.
             return;
         }
 
@@ -198,17 +285,18 @@ internal sealed partial class RedisDedupStore : IDedupStore, IAsyncDisposable
         try
         {
             var database = await DatabaseAsync(cancellationToken);
-            await ScriptAsync(database, ReleaseScript, redisKeys, _releaseArgs, cancellationToken);
+            await ScriptAsync(database, ReleaseScript, redisKeys, [owner.Token], cancellationToken);
         }
         catch (Exception ex) when (IsRedisFailure(ex))
         {
-            // The reservations expire after ReservationTtl; until then a retry of these events waits and may get a 503.
+            // The reservations are taken over once this process's lease lapses, or expire after ReservationTtl.
             LogReleaseFailed(ex);
         }
     }
 
     public async ValueTask DisposeAsync()
     {
+        await _lease.DisposeAsync();
         if (_connection.IsValueCreated)
         {
             try
@@ -223,7 +311,7 @@ internal sealed partial class RedisDedupStore : IDedupStore, IAsyncDisposable
     }
 
     /// <summary>Gives back the keys this call reserved that sort above the lowest key still pending; they become pending again.</summary>
-    private ValueTask ReleaseAboveLowestPendingAsync(string tenant, ReadOnlyMemory<UInt128> reserved, List<int> pending, Memory<bool> results)
+    private ValueTask ReleaseAboveLowestPendingAsync(string tenant, ReadOnlyMemory<UInt128> reserved, List<int> pending, Memory<bool> results, ReservationHolder holder)
     {
         var keys = reserved.Span;
         var lowest = UInt128.MaxValue;
@@ -255,14 +343,37 @@ internal sealed partial class RedisDedupStore : IDedupStore, IAsyncDisposable
         }
 
         pending.AddRange(giveBack);
-        return ReleaseAsync(tenant, release, CancellationToken.None);
+        return ReleaseAsync(tenant, release, holder, CancellationToken.None);
     }
 
-    /// <summary>One script call over the pending keys; returns the keys still held by other requests.</summary>
-    private async Task<List<int>> TryReserveAsync(IDatabase database, RedisKey[] keys, List<int> pending, Memory<bool> results, CancellationToken cancellationToken)
+    /// <summary>Whatever this call reserved is given back and forgotten, so a refused caller holds nothing.</summary>
+    private async Task GiveBackAsync(string tenant, ReadOnlyMemory<UInt128> keys, Memory<bool> results, ReservationHolder? holder)
     {
-        var outcomes = await ScriptAsync(database, ReserveScript, Select(keys, pending), _reserveArgs, cancellationToken);
-        var held = new List<int>();
+        var reserved = new List<UInt128>();
+        for (var i = 0; i < keys.Length; i++)
+        {
+            if (results.Span[i])
+            {
+                reserved.Add(keys.Span[i]);
+            }
+        }
+
+        results.Span.Clear();
+        if (holder is not null && reserved.Count > 0)
+        {
+            await ReleaseAsync(tenant, reserved.ToArray(), holder, CancellationToken.None);
+        }
+    }
+
+    private static bool Holds(Span<bool> results) => results.Contains(true);
+
+    private static RedisValue TokenOf(ReservationHolder holder) => holder is RedisOwnerLease.Holder owner ? owner.Token : RedisValue.EmptyString;
+
+    /// <summary>One script call over the pending keys under <paramref name="holder"/>'s token.</summary>
+    private async Task<ReserveAttempt> TryReserveAsync(IDatabase database, RedisOwnerLease.Holder holder, RedisKey[] keys, List<int> pending, Memory<bool> results, CancellationToken cancellationToken)
+    {
+        var outcomes = await ScriptAsync(database, ReserveScript, Select(keys, pending), [holder.Token, _ttl, Stored, _ownerKeyPrefix], cancellationToken);
+        var attempt = new ReserveAttempt(new List<int>());
         var span = results.Span;
         for (var i = 0; i < pending.Count; i++)
         {
@@ -271,8 +382,15 @@ internal sealed partial class RedisDedupStore : IDedupStore, IAsyncDisposable
                 case 1:
                     span[pending[i]] = true;
                     break;
+                case 3:
+                    span[pending[i]] = true;
+                    attempt.TakenOver++;
+                    break;
                 case 2:
-                    held.Add(pending[i]);
+                    attempt.Held.Add(pending[i]);
+                    break;
+                case -1:
+                    attempt.OwnLeaseGone = true;
                     break;
                 default:
                     // Stored within the window: a duplicate, results stay false.
@@ -280,7 +398,7 @@ internal sealed partial class RedisDedupStore : IDedupStore, IAsyncDisposable
             }
         }
 
-        return held;
+        return attempt;
     }
 
     /// <summary>
@@ -342,6 +460,7 @@ internal sealed partial class RedisDedupStore : IDedupStore, IAsyncDisposable
 
     private async Task<IDatabase> DatabaseAsync(CancellationToken cancellationToken)
     {
+        await _started.Value.WaitAsync(cancellationToken);
         var multiplexer = await _connection.Value.WaitAsync(cancellationToken);
         if (!multiplexer.IsConnected)
         {
@@ -350,6 +469,12 @@ internal sealed partial class RedisDedupStore : IDedupStore, IAsyncDisposable
         }
 
         return multiplexer.GetDatabase();
+    }
+
+    private async Task StartAsync()
+    {
+        await _connection.Value;
+        await _lease.StartAsync();
     }
 
     private async Task<ConnectionMultiplexer> ConnectAsync()
@@ -367,7 +492,7 @@ internal sealed partial class RedisDedupStore : IDedupStore, IAsyncDisposable
         return multiplexer;
     }
 
-    private static bool IsRedisFailure(Exception ex) =>
+    internal static bool IsRedisFailure(Exception ex) =>
         ex is RedisException or RedisNotConnectedException or TimeoutException or ObjectDisposedException;
 
     private void MarkUnavailable(Exception ex)
@@ -383,7 +508,10 @@ internal sealed partial class RedisDedupStore : IDedupStore, IAsyncDisposable
     [LoggerMessage(Level = LogLevel.Warning, Message = "Dedup store (Redis) unavailable; mode {Mode}: StorageBackstop keeps ingesting and lets storage collapse duplicates, Reject answers 503")]
     private partial void LogUnavailable(Exception ex, RedisUnavailableMode mode);
 
-    [LoggerMessage(Level = LogLevel.Warning, Message = "Dedup release in Redis failed; the reservations expire on their own")]
+    [LoggerMessage(Level = LogLevel.Information, Message = "Took over {Count} dedup reservations of tenant {Tenant} whose owner's lease had lapsed (an ingest instance died or stalled)")]
+    private partial void LogTakenOver(int count, string tenant);
+
+    [LoggerMessage(Level = LogLevel.Warning, Message = "Dedup release in Redis failed; the reservations are taken over once this process's lease lapses, or expire")]
     private partial void LogReleaseFailed(Exception ex);
 
     [LoggerMessage(Level = LogLevel.Warning, Message = "Dedup Redis connection to {Endpoint} failed ({FailureType}); mode {Mode}")]
@@ -391,6 +519,16 @@ internal sealed partial class RedisDedupStore : IDedupStore, IAsyncDisposable
 
     [LoggerMessage(Level = LogLevel.Information, Message = "Dedup Redis connection to {Endpoint} restored")]
     private partial void LogConnectionRestored(System.Net.EndPoint? endpoint);
+}
+
+/// <summary>What one reserve script call found: keys held by live owners, takeovers, and whether the caller's own lease was gone.</summary>
+internal sealed class ReserveAttempt(List<int> held)
+{
+    public List<int> Held { get; } = held;
+
+    public int TakenOver { get; set; }
+
+    public bool OwnLeaseGone { get; set; }
 }
 
 /// <summary>The multiplexer is reconnecting; commands are not even tried.</summary>

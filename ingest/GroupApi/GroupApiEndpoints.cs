@@ -80,6 +80,8 @@ internal static class GroupApiEndpoints
             "Service Unavailable: the write queue is full and nothing was stored; retry after the delay given in Retry-After",
         UnavailableReason.LogFull =>
             "Service Unavailable: storage is behind and the write-ahead log is full; nothing was stored, retry after the delay given in Retry-After",
+        UnavailableReason.ReservationLost =>
+            "Service Unavailable: this ingest instance stalled and lost its claim on an event of this batch, which another request may be storing; retry after the delay given in Retry-After and events already stored are answered as duplicates",
         UnavailableReason.NotYetQueryable =>
             "Service Unavailable: the events are stored durably but not yet queryable; retry after the delay given in Retry-After and they are answered as duplicates",
         _ => "Service Unavailable: storage did not confirm the write and nothing was stored; retry after the delay given in Retry-After",

@@ -64,16 +64,22 @@ internal sealed partial class IngestPipeline(
 
         var isNew = new bool[keys.Length];
         var reserveStarted = Stopwatch.GetTimestamp();
+        ReservationHolder holder;
+
+        // A refused reservation gives back whatever it had reserved, so nothing is held after any of these.
         try
         {
             using var span = IngestTelemetry.Source.StartActivity("dedup.reserve");
             span?.SetTag("platform.events", keys.Length);
-            await dedup.ReserveAsync(tenant, keys, isNew, cancellationToken);
+            holder = await dedup.ReserveAsync(tenant, keys, isNew, cancellationToken);
             telemetry.DedupDuration.Record(Stopwatch.GetElapsedTime(reserveStarted).TotalSeconds, tags);
+        }
+        catch (ReservationLostException ex)
+        {
+            return ReservationLost(ex, tenant, events.Count);
         }
         catch (DedupUnavailableException ex)
         {
-            await ReleaseReservedAsync(tenant, keys, isNew);
             if (ex.InFlightElsewhere)
             {
                 telemetry.Rejected(tenant, RejectReason.EventInFlight, events.Count);
@@ -88,7 +94,6 @@ internal sealed partial class IngestPipeline(
         }
         catch (OperationCanceledException) when (cancellationToken.IsCancellationRequested)
         {
-            await ReleaseReservedAsync(tenant, keys, isNew);
             return new IngestResult.Abandoned();
         }
 
@@ -110,7 +115,7 @@ internal sealed partial class IngestPipeline(
             try
             {
                 accepted = fresh.Count > 0
-                    ? await writer.WriteAsync(new IngestBatch { Tenant = tenant, Events = fresh, ReceivedAtMicros = receivedAtMicros }, [.. reserved], ackMode)
+                    ? await writer.WriteAsync(new IngestBatch { Tenant = tenant, Events = fresh, ReceivedAtMicros = receivedAtMicros }, [.. reserved], holder, ackMode)
                     : await WaitQueryableAsync();
             }
             catch (LogFullException ex)
@@ -129,6 +134,16 @@ internal sealed partial class IngestPipeline(
             {
                 return Refused(ex, tenant, events.Count, UnavailableReason.StorageUnavailable, RejectReason.StorageUnavailable, "storage");
             }
+            catch (ReservationLostException ex)
+            {
+                return ReservationLost(ex, tenant, events.Count);
+            }
+            catch (DedupUnavailableException ex)
+            {
+                // The owner lease could not be confirmed while Redis does not answer (Dedup:Redis:OnUnavailable=Reject).
+                telemetry.DedupErrors.Add(1, tags);
+                return Refused(ex, tenant, events.Count, UnavailableReason.DedupUnreachable, RejectReason.DedupUnavailable, "the dedup store");
+            }
         }
 
         telemetry.EventsAccepted.Add(accepted, tags);
@@ -142,6 +157,17 @@ internal sealed partial class IngestPipeline(
         telemetry.Rejected(tenant, rejectReason, events);
         LogUnavailable(logger, ex, tenant, cause);
         return new IngestResult.Unavailable(reason, _retryAfter);
+    }
+
+    /// <summary>
+    /// This process stalled past its dedup owner lease while holding the request's reservations: not a fault of Redis or
+    /// storage, so it is logged and counted as what it is.
+    /// </summary>
+    private IngestResult.Unavailable ReservationLost(ReservationLostException ex, string tenant, int events)
+    {
+        telemetry.Rejected(tenant, RejectReason.ReservationLost, events);
+        LogReservationLost(logger, tenant, ex.AfterDurable);
+        return new IngestResult.Unavailable(UnavailableReason.ReservationLost, _retryAfter);
     }
 
     /// <summary>Only duplicates, with a queryable ack asked for: their first copies may still be on their way to storage.</summary>
@@ -167,28 +193,14 @@ internal sealed partial class IngestPipeline(
         return unique;
     }
 
-    private async Task ReleaseReservedAsync(string tenant, UInt128[] keys, bool[] reserved)
-    {
-        var held = new List<UInt128>();
-        for (var i = 0; i < keys.Length; i++)
-        {
-            if (reserved[i])
-            {
-                held.Add(keys[i]);
-            }
-        }
-
-        if (held.Count > 0)
-        {
-            await dedup.ReleaseAsync(tenant, held.ToArray(), CancellationToken.None);
-        }
-    }
-
     [LoggerMessage(Level = LogLevel.Information, Message = "Rejected a batch for tenant {Tenant}: {Problems} problems")]
     private static partial void LogRejected(ILogger logger, string tenant, int problems);
 
     [LoggerMessage(Level = LogLevel.Information, Message = "Answered 503 to tenant {Tenant}: an event of the request is still being stored by another request")]
     private static partial void LogEventInFlight(ILogger logger, string tenant);
+
+    [LoggerMessage(Level = LogLevel.Warning, Message = "Answered 503 to tenant {Tenant}: this process stalled past its dedup owner lease and may have lost the request's reservations to another request (events already durable: {AfterDurable}; storage keeps one row per event)")]
+    private static partial void LogReservationLost(ILogger logger, string tenant, bool afterDurable);
 
     [LoggerMessage(Level = LogLevel.Warning, Message = "Answered 503 to tenant {Tenant}: {Cause} unavailable")]
     private static partial void LogUnavailable(ILogger logger, Exception ex, string tenant, string cause);

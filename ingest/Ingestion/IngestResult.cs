@@ -21,6 +21,13 @@ internal enum UnavailableReason
     LogFull,
 
     /// <summary>
+    /// This process stalled past its dedup owner lease, so another request may have taken over the events'
+    /// reservations. Nothing was stored when found before the write; when found only at the commit, the events are
+    /// durable and storage collapses the repeat. Either way a retry is answered from the dedup store.
+    /// </summary>
+    ReservationLost,
+
+    /// <summary>
     /// The events are durable and will be queryable, but were not within the queryable-ack wait. The one 503 after
     /// which the events are kept: a retry is answered 200 with them counted as duplicates.
     /// </summary>

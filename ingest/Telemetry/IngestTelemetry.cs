@@ -22,7 +22,10 @@ internal static class RejectReason
     /// <summary>The events are durable in the log, but did not reach storage within the queryable-ack wait.</summary>
     public const string NotYetQueryable = "not_yet_queryable";
 
-    public static readonly string[] All = [Invalid, QueueFull, StorageUnavailable, DedupUnavailable, EventInFlight, LogFull, NotYetQueryable];
+    /// <summary>This process stalled past its dedup owner lease; another request may have taken the events over.</summary>
+    public const string ReservationLost = "reservation_lost";
+
+    public static readonly string[] All = [Invalid, QueueFull, StorageUnavailable, DedupUnavailable, EventInFlight, LogFull, NotYetQueryable, ReservationLost];
 }
 
 /// <summary>

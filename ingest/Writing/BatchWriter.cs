@@ -50,16 +50,16 @@ internal sealed partial class BatchWriter : BackgroundService, IEventWriter
 
     /// <inheritdoc />
     /// <remarks>Every answer is queryable: the request waits for its own insert, whatever <paramref name="ack"/> asks.</remarks>
-    public async Task<int> WriteAsync(IngestBatch batch, UInt128[] reservedKeys, AckMode ack)
+    public async Task<int> WriteAsync(IngestBatch batch, UInt128[] reservedKeys, ReservationHolder holder, AckMode ack)
     {
         var count = batch.Events.Count;
         // The request's span, so the insert's span can link back to every request it carried.
-        var pending = new PendingWrite(batch, reservedKeys, Activity.Current?.Context ?? default);
+        var pending = new PendingWrite(batch, reservedKeys, holder, Activity.Current?.Context ?? default);
         if (Interlocked.Add(ref _queuedEvents, count) > _options.MaxQueuedEvents || !_queue.Writer.TryWrite(pending))
         {
             // Full, or closed for shutdown.
             Interlocked.Add(ref _queuedEvents, -count);
-            await _dedup.ReleaseAsync(batch.Tenant, reservedKeys, CancellationToken.None);
+            await _dedup.ReleaseAsync(batch.Tenant, reservedKeys, holder, CancellationToken.None);
             throw new WriteQueueFullException();
         }
 
@@ -92,11 +92,60 @@ internal sealed partial class BatchWriter : BackgroundService, IEventWriter
                 events += pending.Batch.Events.Count;
             }
 
-            await InsertAsync(taken, batches, events);
+            var confirmed = await WithoutLostReservationsAsync(taken, batches);
+            if (taken.Count > 0)
+            {
+                await InsertAsync(taken, batches, confirmed);
+            }
+
             Interlocked.Add(ref _queuedEvents, -events);
             taken.Clear();
             batches.Clear();
         }
+    }
+
+    /// <summary>
+    /// Right before the insert (a request may have waited in the queue): drops the requests whose reservations this
+    /// process may no longer own (it stalled past its owner lease), releasing what they still hold and answering them;
+    /// returns the events left to insert.
+    /// </summary>
+    private async Task<int> WithoutLostReservationsAsync(List<PendingWrite> taken, List<IngestBatch> batches)
+    {
+        var refused = new Dictionary<ReservationHolder, Exception?>();
+        foreach (var pending in taken)
+        {
+            if (!refused.ContainsKey(pending.Holder))
+            {
+                try
+                {
+                    await pending.Holder.ConfirmAsync(CancellationToken.None);
+                    refused[pending.Holder] = null;
+                }
+                catch (Exception ex) when (ex is ReservationLostException or DedupUnavailableException)
+                {
+                    refused[pending.Holder] = ex;
+                }
+            }
+        }
+
+        var events = 0;
+        for (var i = taken.Count - 1; i >= 0; i--)
+        {
+            var pending = taken[i];
+            if (refused[pending.Holder] is { } failure)
+            {
+                taken.RemoveAt(i);
+                batches.RemoveAt(i);
+                await _dedup.SettleAsync(pending.Batch.Tenant, pending.ReservedKeys, pending.Holder, committed: false, _telemetry, _logger);
+                pending.Completion.TrySetException(failure);
+            }
+            else
+            {
+                events += pending.Batch.Events.Count;
+            }
+        }
+
+        return events;
     }
 
     private async Task InsertAsync(List<PendingWrite> taken, List<IngestBatch> batches, int events)
@@ -137,17 +186,26 @@ internal sealed partial class BatchWriter : BackgroundService, IEventWriter
         _telemetry.InsertEvents.Record(events);
         _telemetry.InsertRequests.Record(taken.Count);
 
-        // One dedup update per tenant for the whole insert (one Redis round trip each, sent together), not one per request.
-        var updates = new List<Task>();
-        foreach (var (tenant, keys) in KeysByTenant(taken))
+        // One dedup update per tenant (and owner identity) for the whole insert (one Redis round trip each, sent
+        // together), not one per request.
+        var groups = KeysByTenant(taken);
+        var updates = new List<Task<bool[]>>(groups.Count);
+        foreach (var ((tenant, holder), keys) in groups)
         {
-            updates.Add(_dedup.SettleAsync(tenant, [.. keys], committed: failure is null, _telemetry, _logger));
+            updates.Add(_dedup.SettleAsync(tenant, [.. keys], holder, committed: failure is null, _telemetry, _logger));
         }
 
-        await Task.WhenAll(updates);
+        var lost = await Task.WhenAll(updates);
+        var lostKeys = LostKeys(groups, lost);
         foreach (var pending in taken)
         {
-            if (failure is null)
+            if (failure is null && lostKeys is not null && Array.Exists(pending.ReservedKeys, lostKeys.Contains))
+            {
+                // Stalled between the check and the insert: a retry may have stored these events too. Storage keeps
+                // one row per event id, but this request is not the one to ack them.
+                pending.Completion.TrySetException(new ReservationLostException(afterDurable: true));
+            }
+            else if (failure is null)
             {
                 pending.Completion.TrySetResult(outcome.AddedIn(pending.Batch));
             }
@@ -158,15 +216,35 @@ internal sealed partial class BatchWriter : BackgroundService, IEventWriter
         }
     }
 
-    private static Dictionary<string, List<UInt128>> KeysByTenant(List<PendingWrite> taken)
+    /// <summary>The keys a commit found held by someone else, or null when there were none (the normal case).</summary>
+    private static HashSet<UInt128>? LostKeys(Dictionary<(string, ReservationHolder), List<UInt128>> groups, bool[][] lost)
     {
-        var byTenant = new Dictionary<string, List<UInt128>>(StringComparer.Ordinal);
+        HashSet<UInt128>? lostKeys = null;
+        var g = 0;
+        foreach (var keys in groups.Values)
+        {
+            var flags = lost[g++];
+            for (var i = 0; i < flags.Length; i++)
+            {
+                if (flags[i])
+                {
+                    (lostKeys ??= []).Add(keys[i]);
+                }
+            }
+        }
+
+        return lostKeys;
+    }
+
+    private static Dictionary<(string, ReservationHolder), List<UInt128>> KeysByTenant(List<PendingWrite> taken)
+    {
+        var byTenant = new Dictionary<(string, ReservationHolder), List<UInt128>>();
         foreach (var pending in taken)
         {
-            if (!byTenant.TryGetValue(pending.Batch.Tenant, out var keys))
+            if (!byTenant.TryGetValue((pending.Batch.Tenant, pending.Holder), out var keys))
             {
                 keys = new List<UInt128>(pending.ReservedKeys.Length);
-                byTenant.Add(pending.Batch.Tenant, keys);
+                byTenant.Add((pending.Batch.Tenant, pending.Holder), keys);
             }
 
             keys.AddRange(pending.ReservedKeys);
@@ -182,11 +260,13 @@ internal sealed partial class BatchWriter : BackgroundService, IEventWriter
     [LoggerMessage(Level = LogLevel.Error, Message = "Insert of {Events} events from {Requests} requests failed; they are answered 503")]
     private partial void LogInsertFailed(Exception ex, int events, int requests);
 
-    private sealed class PendingWrite(IngestBatch batch, UInt128[] reservedKeys, ActivityContext requestContext)
+    private sealed class PendingWrite(IngestBatch batch, UInt128[] reservedKeys, ReservationHolder holder, ActivityContext requestContext)
     {
         public IngestBatch Batch { get; } = batch;
 
         public UInt128[] ReservedKeys { get; } = reservedKeys;
+
+        public ReservationHolder Holder { get; } = holder;
 
         public ActivityContext RequestContext { get; } = requestContext;
 

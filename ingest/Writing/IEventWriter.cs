@@ -14,9 +14,11 @@ internal interface IEventWriter
     /// <see cref="Log.LogFullException"/> at once when there is no room, and <see cref="StorageUnavailableException"/>
     /// when the events could not be made durable; in these cases nothing of the batch is stored and its reservations
     /// are released. Throws <see cref="NotYetQueryableException"/> when the batch is durable (its reservations
-    /// committed) but a queryable ack could not be given in time.
+    /// committed) but a queryable ack could not be given in time. Throws <see cref="Dedup.ReservationLostException"/>
+    /// when <paramref name="holder"/> lost the reservations (this process stalled past its owner lease): before the write
+    /// (nothing stored, the rest released) or, rarely, found only at the commit (durable; storage collapses the repeat).
     /// </summary>
-    Task<int> WriteAsync(IngestBatch batch, UInt128[] reservedKeys, AckMode ack);
+    Task<int> WriteAsync(IngestBatch batch, UInt128[] reservedKeys, Dedup.ReservationHolder holder, AckMode ack);
 
     /// <summary>
     /// Completes when every event durable so far is also queryable; for a request of duplicates only that asked for a

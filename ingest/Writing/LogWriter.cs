@@ -28,8 +28,10 @@ internal sealed class LogWriter(
     private readonly TimeSpan _queryableWait = options.Value.QueryableWait;
 
     /// <inheritdoc />
-    public async Task<int> WriteAsync(IngestBatch batch, UInt128[] reservedKeys, AckMode ack)
+    public async Task<int> WriteAsync(IngestBatch batch, UInt128[] reservedKeys, ReservationHolder holder, AckMode ack)
     {
+        // A process that stalled past its owner lease may have lost the reservations to a retry: then it must not append.
+        await dedup.ConfirmOrReleaseAsync(batch.Tenant, reservedKeys, holder, telemetry, logger);
         LogPosition end;
         var started = Stopwatch.GetTimestamp();
         try
@@ -40,7 +42,7 @@ internal sealed class LogWriter(
         catch (Exception ex) when (ex is LogFullException or LogWriteException)
         {
             // Not in the log, so never stored: the client's retry must be accepted.
-            await dedup.SettleAsync(batch.Tenant, reservedKeys, committed: false, telemetry, logger);
+            await dedup.SettleAsync(batch.Tenant, reservedKeys, holder, committed: false, telemetry, logger);
             if (ex is LogFullException)
             {
                 throw;
@@ -50,7 +52,14 @@ internal sealed class LogWriter(
         }
 
         // Durable now: from here on a retry of these events is a duplicate, whatever happens to this request.
-        await dedup.SettleAsync(batch.Tenant, reservedKeys, committed: true, telemetry, logger);
+        var lost = await dedup.SettleAsync(batch.Tenant, reservedKeys, holder, committed: true, telemetry, logger);
+        if (Array.IndexOf(lost, true) >= 0)
+        {
+            // Stalled between the check and the append: a retry took the reservations over and may have stored the
+            // events too. Ours are durable and storage collapses the repeat, but this request is not the one to ack them.
+            throw new ReservationLostException(afterDurable: true);
+        }
+
         if (ack == AckMode.Queryable)
         {
             await WaitShippedAsync(end);

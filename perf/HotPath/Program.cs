@@ -131,8 +131,8 @@ async Task<Measure> DedupStageAsync(Func<IDedupStore> create)
                 int r;
                 while ((r = Interlocked.Increment(ref next)) < requests)
                 {
-                    await store.ReserveAsync(Tenant, roundKeys[r], isNew, CancellationToken.None);
-                    await store.CommitAsync(Tenant, roundKeys[r], CancellationToken.None);
+                    var holder = await store.ReserveAsync(Tenant, roundKeys[r], isNew, CancellationToken.None);
+                    await store.CommitAsync(Tenant, roundKeys[r], holder, Memory<bool>.Empty, CancellationToken.None);
                 }
             });
             await Task.WhenAll(workers);

@@ -30,7 +30,7 @@ public sealed class InMemoryDedupStoreTests
     {
         var store = Create();
         await ReserveAsync(store, 1);
-        await store.CommitAsync("acme", new UInt128[] { 1 }, CancellationToken.None);
+        await store.CommitAsync("acme", new UInt128[] { 1 }, ReservationHolder.Unconditional, Memory<bool>.Empty, CancellationToken.None);
 
         Assert.Equal(new[] { false, true }, await ReserveAsync(store, 1, 2));
     }
@@ -40,7 +40,7 @@ public sealed class InMemoryDedupStoreTests
     {
         var store = Create();
         await ReserveAsync(store, 1);
-        await store.ReleaseAsync("acme", new UInt128[] { 1 }, CancellationToken.None);
+        await store.ReleaseAsync("acme", new UInt128[] { 1 }, ReservationHolder.Unconditional, CancellationToken.None);
 
         Assert.Equal(new[] { true }, await ReserveAsync(store, 1));
     }
@@ -51,7 +51,7 @@ public sealed class InMemoryDedupStoreTests
         var clock = new ManualClock(DateTimeOffset.UnixEpoch.AddYears(56));
         var store = Create(clock, o => o.Window = TimeSpan.FromHours(1));
         await ReserveAsync(store, 1);
-        await store.CommitAsync("acme", new UInt128[] { 1 }, CancellationToken.None);
+        await store.CommitAsync("acme", new UInt128[] { 1 }, ReservationHolder.Unconditional, Memory<bool>.Empty, CancellationToken.None);
 
         clock.Advance(TimeSpan.FromMinutes(59));
         Assert.Equal(new[] { false }, await ReserveAsync(store, 1));
@@ -67,7 +67,7 @@ public sealed class InMemoryDedupStoreTests
         for (UInt128 key = 0; key < 20_000; key++)
         {
             await ReserveAsync(store, key);
-            await store.CommitAsync("acme", new[] { key }, CancellationToken.None);
+            await store.CommitAsync("acme", new[] { key }, ReservationHolder.Unconditional, Memory<bool>.Empty, CancellationToken.None);
         }
 
         Assert.InRange(store.Count, 1, 1_000);
@@ -84,7 +84,7 @@ public sealed class InMemoryDedupStoreTests
         // A's other event, 2, must be A's at once: had B taken 2 before waiting for 1, A and B would wait on each other.
         Assert.Equal(new[] { true }, await ReserveAsync(store, 2).WaitAsync(TimeSpan.FromSeconds(5)));
 
-        await store.CommitAsync("acme", new UInt128[] { 1, 2 }, CancellationToken.None);
+        await store.CommitAsync("acme", new UInt128[] { 1, 2 }, ReservationHolder.Unconditional, Memory<bool>.Empty, CancellationToken.None);
         Assert.Equal(new[] { false, false }, await b.WaitAsync(TimeSpan.FromSeconds(5)));
     }
 
@@ -96,7 +96,7 @@ public sealed class InMemoryDedupStoreTests
 
         var waiting = ReserveAsync(store, 7);
         Assert.False(waiting.IsCompleted);
-        await store.CommitAsync("acme", new UInt128[] { 7 }, CancellationToken.None);
+        await store.CommitAsync("acme", new UInt128[] { 7 }, ReservationHolder.Unconditional, Memory<bool>.Empty, CancellationToken.None);
 
         Assert.Equal(new[] { false }, await waiting.WaitAsync(TimeSpan.FromSeconds(5)));
     }
@@ -108,7 +108,7 @@ public sealed class InMemoryDedupStoreTests
         await ReserveAsync(store, 7);
 
         var waiting = ReserveAsync(store, 7);
-        await store.ReleaseAsync("acme", new UInt128[] { 7 }, CancellationToken.None);
+        await store.ReleaseAsync("acme", new UInt128[] { 7 }, ReservationHolder.Unconditional, CancellationToken.None);
 
         Assert.Equal(new[] { true }, await waiting.WaitAsync(TimeSpan.FromSeconds(5)));
     }

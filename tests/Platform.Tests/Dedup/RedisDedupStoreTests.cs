@@ -34,16 +34,23 @@ public sealed class RedisDedupStoreTests : IAsyncLifetime
         return store;
     }
 
-    private static async Task<bool[]> ReserveAsync(RedisDedupStore store, params UInt128[] keys)
+    /// <summary>Who holds each store's reservations, as its last reserve call answered (commit and release name it).</summary>
+    private readonly Dictionary<RedisDedupStore, ReservationHolder> _holders = [];
+
+    private async Task<bool[]> ReserveAsync(RedisDedupStore store, params UInt128[] keys)
     {
         var results = new bool[keys.Length];
-        await store.ReserveAsync("acme", keys, results, CancellationToken.None);
+        _holders[store] = await store.ReserveAsync("acme", keys, results, CancellationToken.None);
         return results;
     }
 
-    private static ValueTask CommitAsync(RedisDedupStore store, params UInt128[] keys) => store.CommitAsync("acme", keys, CancellationToken.None);
+    private ReservationHolder HolderOf(RedisDedupStore store) => _holders.GetValueOrDefault(store, ReservationHolder.Unconditional);
 
-    private static ValueTask ReleaseAsync(RedisDedupStore store, params UInt128[] keys) => store.ReleaseAsync("acme", keys, CancellationToken.None);
+    private ValueTask CommitAsync(RedisDedupStore store, params UInt128[] keys) =>
+        store.CommitAsync("acme", keys, HolderOf(store), Memory<bool>.Empty, CancellationToken.None);
+
+    private ValueTask ReleaseAsync(RedisDedupStore store, params UInt128[] keys) =>
+        store.ReleaseAsync("acme", keys, HolderOf(store), CancellationToken.None);
 
     [Fact]
     public async Task A_new_key_is_reserved()
@@ -213,8 +220,11 @@ public sealed class RedisDedupStoreTests : IAsyncLifetime
         await ReserveAsync(store, UInt128.MaxValue);
         await CommitAsync(store, UInt128.MaxValue);
 
+        // Besides the identity, only this process's liveness key: d:owner:{token}.
         var keys = await _redis.KeysAsync();
-        var key = Assert.Single(keys);
+        var owner = Assert.Single(keys, k => k.AsSpan().StartsWith("d:owner:o"u8));
+        Assert.Equal("d:owner:".Length + 33, owner.Length);
+        var key = Assert.Single(keys, k => !k.AsSpan().StartsWith("d:owner:"u8));
         Assert.Equal(2 + 16, key.Length);
         Assert.Equal("d:"u8.ToArray(), key[..2]);
     }

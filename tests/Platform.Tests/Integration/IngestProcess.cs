@@ -10,7 +10,8 @@ namespace Platform.Tests.Integration;
 /// <summary>
 /// The real ingest service as a child process (the build's Platform.Ingest.dll) on a free loopback port, so a test can
 /// do what an in-process host cannot: kill it (SIGKILL, nothing flushed) or stop it as Kubernetes does (SIGTERM) and
-/// start it again on the same directories. Killed on dispose if still running; the directories belong to the caller.
+/// start it again on the same directories, or freeze it (SIGSTOP). Killed on dispose if still running (a stopped process
+/// too); the directories belong to the caller.
 /// </summary>
 internal sealed class IngestProcess : IDisposable
 {
@@ -128,6 +129,22 @@ internal sealed class IngestProcess : IDisposable
     {
         _process.Kill(entireProcessTree: true);
         _process.WaitForExit();
+    }
+
+    /// <summary>SIGSTOP: the process is frozen (every thread, timers included) until <see cref="ResumeAsync"/>, as a VM pause or a debugger would.</summary>
+    public Task PauseAsync() => SignalAsync("STOP");
+
+    /// <summary>SIGCONT after <see cref="PauseAsync"/>.</summary>
+    public Task ResumeAsync() => SignalAsync("CONT");
+
+    private async Task SignalAsync(string signal)
+    {
+        using var kill = Process.Start("kill", [$"-{signal}", $"{_process.Id}"]);
+        await kill.WaitForExitAsync();
+        if (kill.ExitCode != 0)
+        {
+            throw new InvalidOperationException($"kill -{signal} {_process.Id} failed with {kill.ExitCode}");
+        }
     }
 
     /// <summary>SIGTERM, as Kubernetes stops a pod, then waits (bounded) for the process to exit by itself; returns its exit code.</summary>

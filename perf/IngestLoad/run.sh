@@ -54,13 +54,21 @@ dotnet perf/IngestLoad/bin/Release/net10.0/Platform.Perf.IngestLoad.dll "http://
 lines_before=$(wc -l <"$work/ingest.log")
 curl -sf "http://127.0.0.1:$port/metrics" >"$work/metrics.before"
 dotnet perf/IngestLoad/bin/Release/net10.0/Platform.Perf.IngestLoad.dll "http://127.0.0.1:$port" "$token" "$requests" "$events" "$concurrency" || true
-tail -n +"$((lines_before + 1))" "$work/ingest.log" | grep -o 'Inserted [0-9]* events from [0-9]* requests in [0-9.]* ms' |
+# (DuckDB's writer logs each insert; on ClickHouse the shipper does not, and the metrics below tell it instead.)
+tail -n +"$((lines_before + 1))" "$work/ingest.log" | { grep -o 'Inserted [0-9]* events from [0-9]* requests in [0-9.]* ms' || true; } |
   awk '{ print $2, $8 }' | sort -n | awk '{ n++; e += $1; ms += $2; sizes[n] = $1 } END {
     if (n == 0) { print "no inserts logged"; exit }
     printf "inserts %d, events per insert: mean %.0f, median %d, max %d; mean insert time %.1f ms\n", n, e / n, sizes[int((n + 1) / 2)], sizes[n], ms / n }'
 
 # The same run as ingest's own metrics tell it (scraped before and after the measured run): they must agree with the
 # load tool's report above, so an operator reading only /metrics sees the same events/s, error mix and batch sizes.
+# On ClickHouse the load's events are acked from the write-ahead log; the shipper's work (and its garbage) belongs to
+# the run too, so wait for the log to drain before the second scrape.
+for _ in $(seq 600); do
+  curl -sf "http://127.0.0.1:$port/metrics" | grep -q '^platform_ingest_log_bytes{[^}]*} 0$\|^platform_ingest_log_bytes 0$' && break
+  [ "$backend" = clickhouse ] || break
+  sleep 0.2
+done
 curl -sf "http://127.0.0.1:$port/metrics" >"$work/metrics.after"
 awk '
   { line = $0; sub(/ [0-9]+$/, "", line) }                       # drop a trailing timestamp, if any
@@ -76,8 +84,14 @@ awk '
     if (name == "platform_ingest_insert_events_count") inserts += sign * value
     if (name == "platform_ingest_insert_events_sum") inserted += sign * value
     if (name == "platform_ingest_insert_duration_seconds_bucket") { match(labels, /le="[^"]+"/); le = substr(labels, RSTART + 4, RLENGTH - 5); bucket[le] += sign * value }
+    if (name == "dotnet_gc_heap_total_allocated_bytes_total") allocated += sign * value
+    if (name == "dotnet_gc_pause_time_seconds_total") paused += sign * value
+    if (name == "dotnet_gc_collections_total") { match(labels, /gc_heap_generation="gen[0-9]"/); collections[substr(labels, RSTART + 20, RLENGTH - 21)] += sign * value }
   }
   END {
+    # The runtime view of the same run: garbage per event and what collecting it cost, the shipper included.
+    printf "gc: %.0f bytes allocated per accepted event, %.2f s paused, collections gen0 %d gen1 %d gen2 %d\n",
+      (accepted ? allocated / accepted : 0), paused, collections["gen0"], collections["gen1"], collections["gen2"]
     printf "metrics: events accepted %d, deduplicated %d, rejected", accepted, duplicates
     for (r in rejected) printf " %s=%d", r, rejected[r]
     printf "; inserts %d, events per insert mean %.0f", inserts, (inserts ? inserted / inserts : 0)

@@ -13,8 +13,12 @@ namespace Platform.Ingest.Storage.ClickHouse;
 /// </summary>
 internal sealed class EncodedRows(int events) : IShippingBlock, IEncodedEventVisitor
 {
+    // One block at a time ships, so one set of seen keys serves them all: at 20,000 events it is a megabyte on the
+    // large object heap, which a new set per block would add every second.
+    private static HashSet<(string Tenant, UInt128 Key)>? s_spareSeen;
+
     private readonly RowBinaryWriter _rows = new(events * 512);
-    private readonly HashSet<(string Tenant, UInt128 Key)> _seen = new(events);
+    private readonly HashSet<(string Tenant, UInt128 Key)> _seen = Interlocked.Exchange(ref s_spareSeen, null) ?? new(events);
     private byte[] _tenantUtf8 = [];
     private string _tenant = string.Empty;
     private ulong _receivedUs;
@@ -87,7 +91,12 @@ internal sealed class EncodedRows(int events) : IShippingBlock, IEncodedEventVis
         _rows.UInt64(_receivedUs);
     }
 
-    public void Dispose() => _rows.Dispose();
+    public void Dispose()
+    {
+        _rows.Dispose();
+        _seen.Clear();
+        s_spareSeen = _seen;
+    }
 
     /// <summary>Times are UInt64 in storage; the parser refuses anything before 1970, so a negative one is damage.</summary>
     private static ulong Micros(long micros) =>

@@ -24,6 +24,13 @@ public static class WriteKeyHash
         return Convert.ToHexStringLower(hash);
     }
 
+    /// <summary>The scopes a key may name.</summary>
+    public static IReadOnlyList<string> KnownScopes => PlatformScopes.All;
+
+    /// <summary>Whether a key may write for this tenant name (the rule tokens' tenants follow).</summary>
+    public static bool IsValidTenant([System.Diagnostics.CodeAnalysis.NotNullWhen(true)] string? tenant) =>
+        tenant is not null && TokenClaims.Tenant([new System.Security.Claims.Claim("tenant", tenant)], "tenant") is not null;
+
     internal static bool IsHash(string? value) =>
         value is { Length: 64 } && value.All(char.IsAsciiHexDigit);
 }

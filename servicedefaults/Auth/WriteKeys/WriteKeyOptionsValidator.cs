@@ -26,7 +26,7 @@ internal sealed class WriteKeyOptionsValidator : IValidateOptions<WriteKeyOption
                 hashes[entry.Sha256!] = keyName;
             }
 
-            if (entry.Tenant is null || TokenClaims.Tenant([new System.Security.Claims.Claim("t", entry.Tenant)], "t") is null)
+            if (!WriteKeyHash.IsValidTenant(entry.Tenant))
             {
                 problems.Add($"{prefix}:Tenant: must be a non-empty string of at most {TokenClaims.MaxTenantLength} characters without control characters");
             }

@@ -80,9 +80,13 @@ internal sealed class TraitsReader(GroupApiOptions limits)
         }
 
         var groupTypeIndex = traits.FindIndex(static t => t.Key == KnownTraits.GroupType);
-        if (groupTypeIndex < 0 && fallback is not null && state.ErrorCount == errorsBefore
-            && !state.HasErrorFor(index, "traits.group_type", errorsBefore))
+        if (groupTypeIndex < 0 && fallback is not null)
         {
+            if (state.ErrorCount > errorsBefore)
+            {
+                return null;
+            }
+
             state.GroupType = fallback.Resolve(traits);
             traits.Add(WithGroupType(state, state.GroupType));
             traits.Sort(static (a, b) => string.CompareOrdinal(a.Key, b.Key));

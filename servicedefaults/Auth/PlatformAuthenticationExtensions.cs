@@ -63,18 +63,11 @@ public static class PlatformAuthenticationExtensions
     }
 
     /// <summary>
-    /// The write keys of the <c>WriteKeys</c> section, validated at start; with <c>WriteKeys:File</c>, that JSON file
-    /// (a mounted Secret) joins the configuration and is watched, so keys change without a restart.
+    /// The write keys of the <c>WriteKeys</c> section and of the key file it may name (a mounted Secret, watched so keys
+    /// change without a restart), validated at start.
     /// </summary>
     private static void AddWriteKeys(this IHostApplicationBuilder builder)
     {
-        var file = builder.Configuration[$"{WriteKeyOptions.SectionName}:{nameof(WriteKeyOptions.File)}"];
-        if (!string.IsNullOrWhiteSpace(file))
-        {
-            var path = Path.IsPathRooted(file) ? file : Path.Combine(builder.Environment.ContentRootPath, file);
-            builder.Configuration.AddJsonFile(path, optional: false, reloadOnChange: true);
-        }
-
         builder.Services.AddOptions<WriteKeyOptions>()
             .Bind(builder.Configuration.GetSection(WriteKeyOptions.SectionName))
             .ValidateOnStart();

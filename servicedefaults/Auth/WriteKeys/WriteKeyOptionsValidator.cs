@@ -1,14 +1,34 @@
+using Microsoft.Extensions.Configuration;
+using Microsoft.Extensions.Hosting;
 using Microsoft.Extensions.Options;
 
 namespace Platform.ServiceDefaults.Auth.WriteKeys;
 
 /// <summary>Checks every configured key at start (and on reload): a bad entry names its full key.</summary>
-internal sealed class WriteKeyOptionsValidator : IValidateOptions<WriteKeyOptions>
+internal sealed class WriteKeyOptionsValidator(IHostEnvironment? environment = null) : IValidateOptions<WriteKeyOptions>
 {
     public ValidateOptionsResult Validate(string? name, WriteKeyOptions options)
     {
         ArgumentNullException.ThrowIfNull(options);
         var problems = new List<string>();
+        if (environment is not null && WriteKeyStore.FilePath(options, environment) is { } path)
+        {
+            // The file's keys are checked at start like the section's; a missing or unreadable file stops the service.
+            try
+            {
+                var file = WriteKeyStore.FileKeys(new ConfigurationBuilder().AddJsonFile(path, optional: false).Build());
+                var fileProblems = new WriteKeyOptionsValidator().Validate(name, file);
+                if (fileProblems.Failed)
+                {
+                    problems.AddRange(fileProblems.Failures.Select(p => $"{WriteKeyOptions.SectionName}:File ({path}): {p}"));
+                }
+            }
+            catch (Exception ex) when (ex is IOException or FormatException or InvalidDataException or InvalidOperationException)
+            {
+                problems.Add($"{WriteKeyOptions.SectionName}:File: cannot read {path}: {ex.Message}");
+            }
+        }
+
         var hashes = new Dictionary<string, string>(StringComparer.OrdinalIgnoreCase);
         foreach (var (keyName, entry) in options.Keys)
         {

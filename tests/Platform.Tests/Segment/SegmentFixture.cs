@@ -25,6 +25,19 @@ public sealed class SegmentFixture : IDisposable
     public static readonly string KeyReadOnly = "wk_" + new string('e', 48);
 
     public SegmentFixture()
+        : this(DefaultKeys())
+    {
+    }
+
+    /// <summary>Both services with these settings (write keys and whatever else a test needs), alike on both.</summary>
+    internal SegmentFixture(IDictionary<string, string?> settings)
+    {
+        Ingest = new IngestHost(settings);
+        Tokens = new GatewayTokens(Ingest.KeyDirectory);
+        Gateway = new GatewayHost(Ingest.Client.BaseAddress!, Tokens.PublicKeyFile, settings);
+    }
+
+    private static Dictionary<string, string?> DefaultKeys()
     {
         var keys = new Dictionary<string, string?>();
         void Add(string name, string key, string tenant, string? scope = null, bool revoked = false)
@@ -47,10 +60,7 @@ public sealed class SegmentFixture : IDisposable
         Add("b-2026", KeyB, TenantB);
         Add("a-2025", KeyRevoked, TenantA, revoked: true);
         Add("a-reader", KeyReadOnly, TenantA, PlatformScopes.AnalyticsRead);
-
-        Ingest = new IngestHost(keys);
-        Tokens = new GatewayTokens(Ingest.KeyDirectory);
-        Gateway = new GatewayHost(Ingest.Client.BaseAddress!, Tokens.PublicKeyFile, keys);
+        return keys;
     }
 
     internal IngestHost Ingest { get; }

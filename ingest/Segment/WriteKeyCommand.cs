@@ -1,4 +1,5 @@
 using System.Text.Json;
+using System.Text.Json.Nodes;
 using Platform.ServiceDefaults.Auth;
 using Platform.ServiceDefaults.Auth.WriteKeys;
 
@@ -21,6 +22,8 @@ internal static class WriteKeyCommand
           --tenant T     the one tenant the key writes into (required)
           --name N       the key's name in configuration, for logs and rotation  (default: T-<date>-<random>)
           --scope S      a granted scope; repeat for several                     (default: group_api)
+          --save FILE    also add the key to this JSON key file (created when missing), e.g. the
+                         file both services watch in Development: ingest/data/write-keys.json
           -h, --help     show this text
 
         The key is printed once and stored nowhere: configure the printed hash on ingest and the gateway alike.
@@ -34,7 +37,7 @@ internal static class WriteKeyCommand
     /// <returns>The process exit code.</returns>
     public static int Run(IReadOnlyList<string> args, TextWriter output, TextWriter error)
     {
-        string? tenant = null, name = null;
+        string? tenant = null, name = null, save = null;
         var scopes = new List<string>();
         for (var i = 0; i < args.Count; i++)
         {
@@ -45,9 +48,9 @@ internal static class WriteKeyCommand
                 return 0;
             }
 
-            if (option is not ("--tenant" or "--name" or "--scope") || i + 1 >= args.Count)
+            if (option is not ("--tenant" or "--name" or "--scope" or "--save") || i + 1 >= args.Count)
             {
-                error.WriteLine(option is "--tenant" or "--name" or "--scope" ? $"{option} needs a value" : $"unknown option '{option}'");
+                error.WriteLine(option is "--tenant" or "--name" or "--scope" or "--save" ? $"{option} needs a value" : $"unknown option '{option}'");
                 error.WriteLine(Usage);
                 return 2;
             }
@@ -60,6 +63,9 @@ internal static class WriteKeyCommand
                     break;
                 case "--name":
                     name = value;
+                    break;
+                case "--save":
+                    save = value;
                     break;
                 default:
                     scopes.Add(value);
@@ -93,6 +99,12 @@ internal static class WriteKeyCommand
         }
 
         var hash = WriteKeyHash.Of(key);
+        if (save is not null && SaveProblem(save, name, hash, tenant, scopes) is { } problem)
+        {
+            error.WriteLine(problem);
+            return 1;
+        }
+
         output.WriteLine("Write key (give it to the SDK as its write key; it is not shown again):");
         output.WriteLine($"  {key}");
         output.WriteLine();
@@ -117,7 +129,57 @@ internal static class WriteKeyCommand
             },
         };
         output.WriteLine(JsonSerializer.Serialize(section, Indented));
+        if (save is not null)
+        {
+            output.WriteLine();
+            output.WriteLine($"Added to {Path.GetFullPath(save)}: services watching that file accept the key within seconds.");
+        }
+
         return 0;
+    }
+
+    /// <summary>Adds the key's entry to a JSON key file (creating it), replacing the file whole; the problem, or null.</summary>
+    private static string? SaveProblem(string path, string name, string hash, string tenant, List<string> scopes)
+    {
+        try
+        {
+            var root = File.Exists(path) ? JsonNode.Parse(File.ReadAllText(path)) as JsonObject : new JsonObject();
+            if (root is null)
+            {
+                return $"{path} does not hold a JSON object";
+            }
+
+            if (root[WriteKeyOptions.SectionName] is not JsonObject section)
+            {
+                root[WriteKeyOptions.SectionName] = section = new JsonObject();
+            }
+
+            if (section["Keys"] is not JsonObject keys)
+            {
+                section["Keys"] = keys = new JsonObject();
+            }
+
+            if (keys.ContainsKey(name))
+            {
+                return $"{path} already holds a key named '{name}'; choose another --name";
+            }
+
+            keys[name] = new JsonObject
+            {
+                ["Sha256"] = hash,
+                ["Tenant"] = tenant,
+                ["Scopes"] = new JsonArray([.. scopes.Select(static scope => (JsonNode?)JsonValue.Create(scope))]),
+            };
+            Directory.CreateDirectory(Path.GetDirectoryName(Path.GetFullPath(path))!);
+            var temporary = path + ".tmp";
+            File.WriteAllText(temporary, root.ToJsonString(Indented) + Environment.NewLine);
+            File.Move(temporary, path, overwrite: true);
+            return null;
+        }
+        catch (Exception ex) when (ex is IOException or UnauthorizedAccessException or JsonException)
+        {
+            return $"cannot save to {path}: {ex.Message}";
+        }
     }
 
     private static string Sanitize(string tenant) =>

@@ -14,7 +14,8 @@ public sealed class WriteKeyOptions
 
     /// <summary>
     /// A JSON file holding a <c>WriteKeys</c> section (e.g. a mounted Kubernetes Secret), read at start and again
-    /// whenever it changes, so keys are added and revoked without a restart. Relative to the content root.
+    /// whenever it changes, so keys are added and revoked without a restart. Relative to the content root. A missing
+    /// file stops the service, except in Development, where it may be created later (<c>ingest write-key --save</c>).
     /// </summary>
     public string? File { get; set; }
 

@@ -11,7 +11,8 @@ internal sealed class WriteKeyOptionsValidator(IHostEnvironment? environment = n
     {
         ArgumentNullException.ThrowIfNull(options);
         var problems = new List<string>();
-        if (environment is not null && WriteKeyStore.FilePath(options, environment) is { } path)
+        if (environment is not null && WriteKeyStore.FilePath(options, environment) is { } path
+            && !(environment.IsDevelopment() && !File.Exists(path)))
         {
             // The file's keys are checked at start like the section's; a missing or unreadable file stops the service.
             try

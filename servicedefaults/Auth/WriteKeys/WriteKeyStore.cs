@@ -37,7 +37,8 @@ internal sealed partial class WriteKeyStore : IDisposable
         _logger = logger;
         if (FilePath(options.CurrentValue, environment) is { } path)
         {
-            _file = new ConfigurationBuilder().AddJsonFile(path, optional: false, reloadOnChange: true).Build();
+            // In Development the file may not exist yet: `ingest write-key --save` creates it while the services run.
+            _file = new ConfigurationBuilder().AddJsonFile(path, optional: environment.IsDevelopment(), reloadOnChange: true).Build();
             _subscriptions.Add(ChangeToken.OnChange(_file.GetReloadToken, Rebuild));
         }
 

@@ -92,6 +92,42 @@ public sealed class WriteKeyTests
         Assert.Equal(1, (await ingest.Store.CountAsync("acme", default)).Events);
     }
 
+    [Fact]
+    public async Task A_key_saved_by_the_command_is_accepted_by_a_running_service_watching_the_file()
+    {
+        var directory = Directory.CreateTempSubdirectory("platform-keys-");
+        try
+        {
+            var file = Path.Combine(directory.FullName, "write-keys.json");
+            await File.WriteAllTextAsync(file, "{}");
+            using var ingest = new IngestHost(new Dictionary<string, string?> { ["WriteKeys:File"] = file });
+            using var output = new StringWriter();
+            using var error = new StringWriter();
+
+            Assert.Equal(0, WriteKeyCommand.Run(["--tenant", "saved", "--save", file], output, error));
+            var key = output.ToString().Split('\n', StringSplitOptions.TrimEntries).Single(l => l.StartsWith(WriteKeyHash.Prefix, StringComparison.Ordinal));
+
+            var deadline = DateTime.UtcNow.AddSeconds(20);
+            HttpStatusCode status;
+            do
+            {
+                using var response = await SegmentFixture.PostAsync(ingest.Client, "/v1/group", """{"userId":"u","groupId":"g"}""", key);
+                status = response.StatusCode;
+                await Task.Delay(status == HttpStatusCode.OK ? 0 : 100);
+            }
+            while (status != HttpStatusCode.OK && DateTime.UtcNow < deadline);
+
+            Assert.Equal(HttpStatusCode.OK, status);
+            Assert.Equal(1, (await ingest.Store.CountAsync("saved", default)).Events);
+            Assert.Equal(1, WriteKeyCommand.Run(["--tenant", "saved", "--name", System.Text.Json.JsonDocument.Parse(await File.ReadAllTextAsync(file))
+                .RootElement.GetProperty("WriteKeys").GetProperty("Keys").EnumerateObject().Single().Name, "--save", file], output, error));
+        }
+        finally
+        {
+            directory.Delete(recursive: true);
+        }
+    }
+
     [Theory]
     [InlineData()]
     [InlineData("--tenant")]

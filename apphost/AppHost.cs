@@ -41,7 +41,7 @@ internal static class FirstCall
 
             More tokens: dotnet run --project devtoken -- --tenant acme --scope group_api
             Segment-spec SDKs (host {{{gatewayUrl}}}): make a write key both services pick up at once with
-              dotnet run --project ingest -- write-key --tenant dev --save ingest/data/write-keys.json
+              dotnet run --project ingest -- write-key --tenant dev --save data/write-keys.json
             Stop with Ctrl+C.
 
             """);

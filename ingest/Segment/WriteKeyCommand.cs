@@ -22,8 +22,9 @@ internal static class WriteKeyCommand
           --tenant T     the one tenant the key writes into (required)
           --name N       the key's name in configuration, for logs and rotation  (default: T-<date>-<random>)
           --scope S      a granted scope; repeat for several                     (default: group_api)
-          --save FILE    also add the key to this JSON key file (created when missing), e.g. the
-                         file both services watch in Development: ingest/data/write-keys.json
+          --save FILE    also add the key to this JSON key file (created when missing; relative to ingest's
+                         content root, like WriteKeys:File: ingest/ under dotnet run), e.g. the
+                         file both services watch in Development: data/write-keys.json
           -h, --help     show this text
 
         The key is printed once and stored nowhere: configure the printed hash on ingest and the gateway alike.

@@ -324,6 +324,11 @@ internal sealed class SegmentParser(GroupEventParser groups, IOptions<GroupApiOp
             }
         }
 
+        if (stored < 0)
+        {
+            state.AddError(index, "timestamp", "corrected by sentAt lies before 1970: sentAt is far later than timestamp");
+        }
+
         if (state.ErrorCount > errorsBefore || groupId is null || user is null || traits is null || groupType is null
             || !GroupEventParser.CheckNotAhead(stored, index, "timestamp", state))
         {

@@ -225,6 +225,29 @@ public sealed class WriteKeyTests
     }
 
     [Fact]
+    public async Task Log_lines_of_a_write_key_request_carry_the_keys_tenant_and_never_the_key()
+    {
+        var logs = new Platform.Tests.Telemetry.LogTests.CapturingLoggerProvider();
+        using var ingest = new IngestHost(
+            new Dictionary<string, string?>
+            {
+                ["WriteKeys:Keys:k:Sha256"] = WriteKeyHash.Of(SegmentFixture.KeyA),
+                ["WriteKeys:Keys:k:Tenant"] = "logged",
+            },
+            services => Microsoft.Extensions.DependencyInjection.ServiceCollectionServiceExtensions.AddSingleton<Microsoft.Extensions.Logging.ILoggerProvider>(services, logs));
+        ingest.Store.FailNextInserts(1);
+
+        using var refused = await SegmentFixture.PostAsync(ingest.Client, "/v1/group", """{"userId":"u","groupId":"g"}""", SegmentFixture.KeyA);
+        using var unknown = await SegmentFixture.PostAsync(ingest.Client, "/v1/group", """{"userId":"u","groupId":"g"}""", "wk_not_configured_secret");
+
+        Assert.Equal(HttpStatusCode.ServiceUnavailable, refused.StatusCode);
+        var line = Assert.Single(logs.Lines, l => l.Message.StartsWith("Answered 503", StringComparison.Ordinal));
+        Assert.Equal("logged", line.Scope["tenant"]);
+        Assert.DoesNotContain(logs.Lines, l => l.ToString().Contains(SegmentFixture.KeyA, StringComparison.Ordinal));
+        Assert.DoesNotContain(logs.Lines, l => l.ToString().Contains("wk_not_configured_secret", StringComparison.Ordinal));
+    }
+
+    [Fact]
     public async Task A_503_leaves_nothing_stored_and_the_sdks_retry_is_stored_exactly_once()
     {
         var keys = new Dictionary<string, string?>

@@ -89,7 +89,8 @@ internal sealed class SegmentParser(GroupEventParser groups, IOptions<GroupApiOp
         var seenBatch = false;
         while (reader.Read() && reader.TokenType != JsonTokenType.EndObject)
         {
-            var isBatch = reader.ValueTextEquals("batch"u8);
+            // Names are checked before comparing: ValueTextEquals unescapes, and throws on a lone surrogate escape.
+            var isBatch = JsonStrings.Check(ref reader) is null && reader.ValueTextEquals("batch"u8);
             reader.Read();
             if (!isBatch)
             {
@@ -153,7 +154,8 @@ internal sealed class SegmentParser(GroupEventParser groups, IOptions<GroupApiOp
         long? sentAt = null;
         while (reader.Read() && reader.TokenType != JsonTokenType.EndObject)
         {
-            var field = reader.ValueTextEquals("context"u8) ? "context" : reader.ValueTextEquals("sentAt"u8) ? "sentAt" : null;
+            var field = JsonStrings.Check(ref reader) is not null ? null
+                : reader.ValueTextEquals("context"u8) ? "context" : reader.ValueTextEquals("sentAt"u8) ? "sentAt" : null;
             reader.Read();
             if (field == "context" && reader.TokenType == JsonTokenType.StartObject)
             {

@@ -40,6 +40,8 @@ internal static class FirstCall
                 -d '[{"group_id":"acme-inc","user_id":"user-1","timestamp":"2024-05-01T12:00:00Z","traits":{"group_type":"Account","name":"Acme","planName":"Basic"}}]'
 
             More tokens: dotnet run --project devtoken -- --tenant acme --scope group_api
+            Segment-spec SDKs (host {{{gatewayUrl}}}): make a write key both services pick up at once with
+              dotnet run --project ingest -- write-key --tenant dev --save data/write-keys.json
             Stop with Ctrl+C.
 
             """);

@@ -2,6 +2,7 @@ using Platform.Ingest.Dedup;
 using Platform.Ingest.Development;
 using Platform.Ingest.GroupApi;
 using Platform.Ingest.Query;
+using Platform.Ingest.Segment;
 using Platform.Ingest.Storage;
 using Platform.Ingest.Storage.ClickHouse;
 using Platform.Ingest.Telemetry;
@@ -14,7 +15,12 @@ using Platform.ServiceDefaults.Telemetry;
 if (ClickHouseDdlCommand.IsRequested(args))
 {
     ClickHouseDdlCommand.Print(WebApplication.CreateBuilder(args[1..]).Configuration, Console.Out);
-    return;
+    return 0;
+}
+
+if (WriteKeyCommand.IsRequested(args))
+{
+    return WriteKeyCommand.Run(args[1..], Console.Out, Console.Error);
 }
 
 var builder = WebApplication.CreateBuilder(args);
@@ -25,6 +31,7 @@ builder.AddEventStorage();
 builder.AddDedup();
 builder.AddWriting();
 builder.AddGroupApi();
+builder.AddSegmentApi();
 builder.AddQueryApi();
 
 var app = builder.Build();
@@ -36,10 +43,12 @@ app.UseAuthorization();
 app.MapPlatformMetrics();
 app.MapPlatformHealth();
 app.MapGroupApi();
+app.MapSegmentApi();
 app.MapQueryApi();
 app.PrintFirstCallInDevelopment();
 
 app.Run();
+return 0;
 
 /// <summary>The ingest service's entry point; public so integration tests can host it.</summary>
 public partial class Program;

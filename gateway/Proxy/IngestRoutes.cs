@@ -1,6 +1,7 @@
 using Microsoft.Extensions.Options;
 using Microsoft.Extensions.Primitives;
 using Platform.ServiceDefaults.Auth;
+using Platform.ServiceDefaults.Segment;
 using Yarp.ReverseProxy.Configuration;
 using Yarp.ReverseProxy.Forwarder;
 
@@ -24,6 +25,11 @@ internal sealed class IngestRoutes(IOptions<ProxyOptions> options) : IProxyConfi
         RouteConfig[] routes =
         [
             Route("group-api", "/api/group", HttpMethods.Post, PlatformPolicies.Ingest),
+
+            // Segment-compatible ingestion: a write key or a token; the same rate limits and body cap as /api/group.
+            Route("segment-batch", SegmentRoutes.Batch, HttpMethods.Post, PlatformPolicies.IngestWithWriteKey),
+            Route("segment-group", SegmentRoutes.Group, HttpMethods.Post, PlatformPolicies.IngestWithWriteKey),
+            Route("segment-other", SegmentRoutes.OtherCall, HttpMethods.Post, PlatformPolicies.IngestWithWriteKey),
             Route("groups", "/api/groups", HttpMethods.Get, PlatformPolicies.AnalyticsRead),
             Route("groups-rest", "/api/groups/{**rest}", HttpMethods.Get, PlatformPolicies.AnalyticsRead),
             Route("users-rest", "/api/users/{**rest}", HttpMethods.Get, PlatformPolicies.AnalyticsRead),

@@ -41,6 +41,7 @@ internal static class FirstCallBanner
                     -d '[{"group_id":"acme-inc","user_id":"user-1","timestamp":"2024-05-01T12:00:00Z","traits":{"group_type":"Account","name":"Acme","planName":"Basic"}}]'
 
                 More tokens: dotnet run --project devtoken -- --tenant acme --scope group_api
+                Segment-spec SDKs: dotnet run --project ingest -- write-key --tenant dev --save data/write-keys.json
 
                 """);
         });

@@ -19,6 +19,12 @@ internal sealed class GroupEventParser(IOptions<GroupApiOptions> options, TimePr
     private readonly GroupApiOptions _limits = options.Value;
     private readonly TraitsReader _traits = new(options.Value);
 
+    /// <summary>The traits reader, shared with the other ingestion endpoints so every event's traits follow one rule set.</summary>
+    internal TraitsReader Traits => _traits;
+
+    /// <summary>A fresh parse state for one request body, on this parser's clock and limits.</summary>
+    internal ParseState NewState(string tenant) => new(_limits, tenant, time.GetUtcNow());
+
     public ParseOutcome Parse(ReadOnlySpan<byte> body, string tenant)
     {
         var state = new ParseState(_limits, tenant, time.GetUtcNow());
@@ -218,10 +224,22 @@ internal sealed class GroupEventParser(IOptions<GroupApiOptions> options, TimePr
             return;
         }
 
+        AddEvent(state, groupId, userId, timestamp, timestamp, messageId, traits, groupType, contextJson);
+    }
+
+    /// <summary>
+    /// Adds a validated event with its identity: the one place every ingestion endpoint turns fields into a
+    /// <see cref="GroupEvent"/>. <paramref name="identityTimestampMicros"/> is the time the content identity hashes
+    /// (the time the client sent, where an endpoint corrects it before storing).
+    /// </summary>
+    internal static void AddEvent(
+        ParseState state, string groupId, string userId, long timestampMicros, long identityTimestampMicros,
+        string? messageId, TraitValue[] traits, string groupType, string? contextJson)
+    {
         state.DistinctGroups.Add(groupId);
         CanonicalJsonWriter.WriteTraitsObject(traits, state.StartValue());
         var traitsJson = Encoding.UTF8.GetString(state.FinishValue());
-        var key = EventIdentity.Compute(state.HashInput, state.Tenant, groupId, userId, timestamp, messageId, traitsJson, contextJson);
+        var key = EventIdentity.Compute(state.HashInput, state.Tenant, groupId, userId, identityTimestampMicros, messageId, traitsJson, contextJson);
         state.Outcome.Events.Add(new GroupEvent
         {
             EventId = EventIdentity.ToHex(key),
@@ -229,7 +247,7 @@ internal sealed class GroupEventParser(IOptions<GroupApiOptions> options, TimePr
             MessageId = messageId,
             GroupId = groupId,
             UserId = userId,
-            TimestampMicros = timestamp,
+            TimestampMicros = timestampMicros,
             GroupType = groupType,
             Traits = traits,
             TraitsJson = traitsJson,
@@ -284,7 +302,7 @@ internal sealed class GroupEventParser(IOptions<GroupApiOptions> options, TimePr
         _ => "",
     };
 
-    private string? ReadId(ref Utf8JsonReader reader, int index, string field, ParseState state)
+    internal string? ReadId(ref Utf8JsonReader reader, int index, string field, ParseState state)
     {
         if (reader.TokenType == JsonTokenType.Null)
         {
@@ -320,19 +338,26 @@ internal sealed class GroupEventParser(IOptions<GroupApiOptions> options, TimePr
         return value;
     }
 
-    private long ReadTimestamp(ref Utf8JsonReader reader, int index, ParseState state)
+    private static long ReadTimestamp(ref Utf8JsonReader reader, int index, ParseState state)
+    {
+        var micros = ReadTimestampText(ref reader, index, "timestamp", state);
+        return micros is { } value && CheckNotAhead(value, index, "timestamp", state) ? value : 0;
+    }
+
+    /// <summary>An ISO 8601 date-time with a zone, in microseconds since the epoch; null when it is not one (the problem is recorded).</summary>
+    internal static long? ReadTimestampText(ref Utf8JsonReader reader, int index, string field, ParseState state)
     {
         if (reader.TokenType != JsonTokenType.String)
         {
-            state.AddError(index, "timestamp", "must be an ISO 8601 date-time string with a zone, e.g. 2023-12-14T16:07:33.571125Z");
+            state.AddError(index, field, "must be an ISO 8601 date-time string with a zone, e.g. 2023-12-14T16:07:33.571125Z");
             reader.Skip();
-            return 0;
+            return null;
         }
 
         if (JsonStrings.Check(ref reader) is { } textProblem)
         {
-            state.AddError(index, "timestamp", textProblem);
-            return 0;
+            state.AddError(index, field, textProblem);
+            return null;
         }
 
         Span<byte> scratch = stackalloc byte[64];
@@ -341,8 +366,8 @@ internal sealed class GroupEventParser(IOptions<GroupApiOptions> options, TimePr
         {
             if (reader.ValueSpan.Length > scratch.Length)
             {
-                state.AddError(index, "timestamp", "must be an ISO 8601 date-time with a zone, e.g. 2023-12-14T16:07:33.571125Z");
-                return 0;
+                state.AddError(index, field, "must be an ISO 8601 date-time with a zone, e.g. 2023-12-14T16:07:33.571125Z");
+                return null;
             }
 
             text = scratch[..reader.CopyString(scratch)];
@@ -355,25 +380,31 @@ internal sealed class GroupEventParser(IOptions<GroupApiOptions> options, TimePr
         var problem = IsoTimestamp.TryParse(text, out var micros);
         if (problem is not null)
         {
-            state.AddError(index, "timestamp", problem);
-            return 0;
-        }
-
-        if (micros > state.LatestAcceptedMicros)
-        {
-            // Refused, not clamped: a clamped timestamp would be a time the client never sent, change the event's
-            // identity and still let the skewed client win every merge up to the receive time.
-            var ahead = TimeSpan.FromMicroseconds(micros - state.ReceivedMicros);
-            state.AddError(index, "timestamp",
-                $"is {ahead:c} ahead of the receive time {IsoTimestamp.Format(state.ReceivedMicros)}; at most {_limits.MaxFutureSkew:c} is allowed " +
-                "(check the sender's clock, and that a local time is not sent as UTC)");
-            return 0;
+            state.AddError(index, field, problem);
+            return null;
         }
 
         return micros;
     }
 
-    private string? ReadContext(ref Utf8JsonReader reader, int index, ParseState state, out string? contextGroupId)
+    /// <summary>False, with the problem recorded, when the event time lies further ahead of the receive time than allowed.</summary>
+    internal static bool CheckNotAhead(long micros, int index, string field, ParseState state)
+    {
+        if (micros > state.LatestAcceptedMicros)
+        {
+            // Refused, not clamped: a clamped timestamp would be a time the client never sent, change the event's
+            // identity and still let the skewed client win every merge up to the receive time.
+            var ahead = TimeSpan.FromMicroseconds(micros - state.ReceivedMicros);
+            state.AddError(index, field,
+                $"is {ahead:c} ahead of the receive time {IsoTimestamp.Format(state.ReceivedMicros)}; at most {state.MaxFutureSkew:c} is allowed " +
+                "(check the sender's clock, and that a local time is not sent as UTC)");
+            return false;
+        }
+
+        return true;
+    }
+
+    internal string? ReadContext(ref Utf8JsonReader reader, int index, ParseState state, out string? contextGroupId)
     {
         contextGroupId = null;
         if (reader.TokenType == JsonTokenType.Null)

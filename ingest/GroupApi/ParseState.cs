@@ -16,6 +16,7 @@ internal sealed class ParseState : IDisposable
     {
         Tenant = tenant;
         ReceivedMicros = (now.UtcTicks - DateTimeOffset.UnixEpoch.UtcTicks) / TimeSpan.TicksPerMicrosecond;
+        MaxFutureSkew = limits.MaxFutureSkew;
         LatestAcceptedMicros = ReceivedMicros + (limits.MaxFutureSkew.Ticks / TimeSpan.TicksPerMicrosecond);
         _writer = new Utf8JsonWriter(_valueBuffer, CanonicalJson.WriterOptions);
     }
@@ -27,6 +28,8 @@ internal sealed class ParseState : IDisposable
 
     /// <summary>The latest timestamp accepted: the receive time plus <see cref="GroupApiOptions.MaxFutureSkew"/>.</summary>
     public long LatestAcceptedMicros { get; }
+
+    public TimeSpan MaxFutureSkew { get; }
 
     public ParseOutcome Outcome { get; } = new();
 
@@ -89,6 +92,18 @@ internal sealed class ParseState : IDisposable
         if (!Outcome.IsValid)
         {
             Outcome.Events.Clear();
+        }
+    }
+
+    /// <summary>
+    /// Like <see cref="Finish"/>, for endpoints that store the valid events of a request and report the others:
+    /// the valid events are kept beside the problems.
+    /// </summary>
+    public void FinishKeepingValid()
+    {
+        if (_unlisted > 0)
+        {
+            Outcome.Errors.Add(new ApiError(null, "body", $"{_unlisted} more problems were found and not listed"));
         }
     }
 

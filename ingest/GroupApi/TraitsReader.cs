@@ -16,8 +16,12 @@ internal sealed class TraitsReader(GroupApiOptions limits)
     private readonly GroupApiOptions _limits = limits;
     private readonly NameCache _traitNames = new(CachedTraitNames, KnownTraits.Kinds.Keys);
 
-    /// <summary>Reads and validates an event's traits: sorted by key, or null when any is invalid (the problems are recorded).</summary>
-    public TraitValue[]? Read(ref Utf8JsonReader reader, int index, ParseState state, out string? groupType)
+    /// <summary>
+    /// Reads and validates an event's traits: sorted by key, or null when any is invalid (the problems are recorded).
+    /// Without a <c>group_type</c> trait, <paramref name="fallback"/> (when given) supplies one, which is added to the
+    /// traits; without a fallback the trait is required.
+    /// </summary>
+    public TraitValue[]? Read(ref Utf8JsonReader reader, int index, ParseState state, out string? groupType, GroupTypeFallback? fallback = null)
     {
         groupType = null;
         if (reader.TokenType != JsonTokenType.StartObject)
@@ -76,6 +80,19 @@ internal sealed class TraitsReader(GroupApiOptions limits)
         }
 
         var groupTypeIndex = traits.FindIndex(static t => t.Key == KnownTraits.GroupType);
+        if (groupTypeIndex < 0 && fallback is not null)
+        {
+            if (state.ErrorCount > errorsBefore)
+            {
+                return null;
+            }
+
+            state.GroupType = fallback.Resolve(traits);
+            traits.Add(WithGroupType(state, state.GroupType));
+            traits.Sort(static (a, b) => string.CompareOrdinal(a.Key, b.Key));
+            groupTypeIndex = 0;
+        }
+
         if (groupTypeIndex < 0)
         {
             if (!state.HasErrorFor(index, "traits.group_type", errorsBefore))
@@ -93,6 +110,15 @@ internal sealed class TraitsReader(GroupApiOptions limits)
 
         groupType = state.GroupType;
         return [.. traits];
+    }
+
+    /// <summary>The traits of an event that sent none: only the group_type its endpoint supplies.</summary>
+    public static TraitValue[] OnlyGroupType(ParseState state, string groupType) => [WithGroupType(state, groupType)];
+
+    private static TraitValue WithGroupType(ParseState state, string groupType)
+    {
+        state.StartValue().WriteStringValue(groupType);
+        return new TraitValue(KnownTraits.GroupType, Encoding.UTF8.GetString(state.FinishValue()));
     }
 
     /// <summary>
@@ -207,5 +233,36 @@ internal sealed class TraitsReader(GroupApiOptions limits)
 
         json = Encoding.UTF8.GetString(written);
         return true;
+    }
+}
+
+/// <summary>
+/// Where an event without a <c>group_type</c> trait gets one (endpoints whose senders know no such trait): the string
+/// value of the trait named <paramref name="Trait"/> when the event has one, else <paramref name="Default"/>.
+/// </summary>
+internal sealed record GroupTypeFallback(string? Trait, string Default)
+{
+    public string Resolve(List<TraitValue> traits)
+    {
+        if (Trait is null)
+        {
+            return Default;
+        }
+
+        foreach (var trait in traits)
+        {
+            if (trait.Key == Trait && trait.Json is { Length: > 2 } json && json[0] == '"')
+            {
+                var reader = new Utf8JsonReader(Encoding.UTF8.GetBytes(json));
+                reader.Read();
+                var value = reader.GetString(); // Canonical JSON written by this reader: valid text.
+                if (!string.IsNullOrWhiteSpace(value))
+                {
+                    return value;
+                }
+            }
+        }
+
+        return Default;
     }
 }

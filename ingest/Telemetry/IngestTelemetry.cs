@@ -65,9 +65,11 @@ internal sealed class IngestTelemetry
             advice: new InstrumentAdvice<double> { HistogramBucketBoundaries = [0.0005, 0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5] });
         StorageErrors = Meter.CreateCounter<long>("platform.ingest.storage.errors", "{error}", "Failed storage inserts");
         DedupErrors = Meter.CreateCounter<long>("platform.ingest.dedup.errors", "{error}", "Dedup store operations that failed");
+        SegmentCallsSkipped = Meter.CreateCounter<long>("platform.ingest.segment.calls.skipped", "{call}",
+            "Segment-spec calls of types other than group, acknowledged and not stored");
 
         // Every series exists from the first scrape, at zero, so dashboards and alerts see 0 rather than no data.
-        foreach (var counter in new[] { EventsReceived, EventsAccepted, EventsDeduplicated, StorageErrors, DedupErrors })
+        foreach (var counter in new[] { EventsReceived, EventsAccepted, EventsDeduplicated, StorageErrors, DedupErrors, SegmentCallsSkipped })
         {
             counter.Add(0);
         }
@@ -109,8 +111,18 @@ internal sealed class IngestTelemetry
 
     public Counter<long> DedupErrors { get; }
 
+    public Counter<long> SegmentCallsSkipped { get; }
+
     /// <summary>The tenant attribute when tenant labels are on; no attributes otherwise.</summary>
     public TagList For(string tenant) => _tenantLabel ? new TagList { { "tenant", tenant } } : default;
+
+    /// <summary>Invalid calls left out of a request whose other calls were stored: events rejected, the request not.</summary>
+    public void RejectedCalls(string tenant, int calls)
+    {
+        var tags = For(tenant);
+        tags.Add("reason", RejectReason.Invalid);
+        EventsRejected.Add(calls, tags);
+    }
 
     /// <summary>A rejection of <paramref name="events"/> events (possibly none, for an unreadable body) for a reason.</summary>
     public void Rejected(string tenant, string reason, int events)

@@ -58,6 +58,23 @@ results.Add(("parse + validate + identity", Stage(rounds, requests, () =>
     return Task.CompletedTask;
 })));
 
+// The same events as Segment batches (/v1/batch), to compare the Segment-compatible parser with the Group API's.
+var segmentParser = new Platform.Ingest.Segment.SegmentParser(parser, Options.Create(new GroupApiOptions()), Options.Create(new Platform.Ingest.Segment.SegmentOptions()));
+var segmentBodies = bodies.Select(SegmentBatch).ToArray();
+results.Add(("parse + validate + identity, Segment batch", Stage(rounds, requests, () =>
+{
+    for (var r = 0; r < requests; r++)
+    {
+        var outcome = segmentParser.Parse(segmentBodies[r], Tenant, isBatch: true);
+        if (outcome.Rejected > 0 || outcome.IsHopeless || outcome.Groups.Events.Count != EventsPerRequest)
+        {
+            throw new InvalidOperationException("the Segment body did not validate: " + (outcome.CallErrors.Concat(outcome.BodyErrors).FirstOrDefault()?.Message ?? "?"));
+        }
+    }
+
+    return Task.CompletedTask;
+})));
+
 var keys = new UInt128[requests][];
 for (var r = 0; r < requests; r++)
 {
@@ -149,6 +166,27 @@ async Task<Measure> DedupStageAsync(Func<IDedupStore> create)
     }
 
     return Measure.Median(measures);
+}
+
+// A Group API body rewritten as a Segment batch: camelCase names, type "group", the batch's sentAt.
+static byte[] SegmentBatch(byte[] groupApiBody)
+{
+    var calls = System.Text.Json.Nodes.JsonNode.Parse(groupApiBody)!.AsArray();
+    var batch = new System.Text.Json.Nodes.JsonArray();
+    foreach (var call in calls)
+    {
+        var group = new System.Text.Json.Nodes.JsonObject { ["type"] = "group" };
+        foreach (var (name, value) in call!.AsObject())
+        {
+            var segmentName = name switch { "group_id" => "groupId", "user_id" => "userId", "message_id" => "messageId", _ => name };
+            group[segmentName] = value?.DeepClone();
+        }
+
+        batch.Add(group);
+    }
+
+    var body = new System.Text.Json.Nodes.JsonObject { ["batch"] = batch, ["sentAt"] = DateTime.UtcNow.ToString("O", CultureInfo.InvariantCulture) };
+    return System.Text.Encoding.UTF8.GetBytes(body.ToJsonString());
 }
 
 static Measure Stage(int rounds, int requests, Func<Task> body)

@@ -1,14 +1,20 @@
+using Microsoft.AspNetCore.Authentication;
 using Microsoft.AspNetCore.Authentication.JwtBearer;
 using Microsoft.AspNetCore.Authorization;
+using Microsoft.Extensions.Configuration;
 using Microsoft.Extensions.DependencyInjection;
 using Microsoft.Extensions.DependencyInjection.Extensions;
 using Microsoft.Extensions.Hosting;
 using Microsoft.Extensions.Options;
+using Platform.ServiceDefaults.Auth.WriteKeys;
 
 namespace Platform.ServiceDefaults.Auth;
 
 public static class PlatformAuthenticationExtensions
 {
+    /// <summary>Picks the JWT scheme for a Bearer header and the write-key scheme otherwise (Basic, or a key in the body).</summary>
+    internal const string TokenOrWriteKeyScheme = "TokenOrWriteKey";
+
     /// <summary>
     /// JWT bearer authentication configured from the <c>Auth</c> section (validated at start), the
     /// <see cref="PlatformPolicies"/>, and contract-shaped 401/403 bodies. Both the gateway and
@@ -26,7 +32,15 @@ public static class PlatformAuthenticationExtensions
         services.AddSingleton<IValidateOptions<JwtAuthOptions>, JwtAuthOptionsValidator>();
 
         services.TryAddSingleton(TimeProvider.System);
-        services.AddAuthentication(JwtBearerDefaults.AuthenticationScheme).AddJwtBearer();
+        services.AddAuthentication(JwtBearerDefaults.AuthenticationScheme)
+            .AddJwtBearer()
+            .AddScheme<AuthenticationSchemeOptions, WriteKeyAuthenticationHandler>(WriteKeyAuthenticationHandler.SchemeName, null)
+            .AddPolicyScheme(TokenOrWriteKeyScheme, "Bearer token or write key", static options =>
+                options.ForwardDefaultSelector = static context =>
+                    context.Request.Headers.Authorization.ToString().StartsWith("Bearer ", StringComparison.OrdinalIgnoreCase)
+                        ? JwtBearerDefaults.AuthenticationScheme
+                        : WriteKeyAuthenticationHandler.SchemeName);
+        builder.AddWriteKeys();
         services.ConfigureOptions<ConfigureJwtBearer>();
         services.AddHostedService<SigningKeyWarmup>();
 
@@ -36,11 +50,28 @@ public static class PlatformAuthenticationExtensions
                 .AddAuthenticationSchemes(JwtBearerDefaults.AuthenticationScheme)
                 .RequireAuthenticatedUser()
                 .AddRequirements(new ScopeRequirement(PlatformScopes.GroupApi, PlatformScopes.TelemetryApis), TenantRequirement.Instance))
+            .AddPolicy(PlatformPolicies.IngestWithWriteKey, policy => policy
+                .AddAuthenticationSchemes(TokenOrWriteKeyScheme)
+                .RequireAuthenticatedUser()
+                .AddRequirements(new ScopeRequirement(PlatformScopes.GroupApi, PlatformScopes.TelemetryApis), TenantRequirement.Instance))
             .AddPolicy(PlatformPolicies.AnalyticsRead, policy => policy
                 .AddAuthenticationSchemes(JwtBearerDefaults.AuthenticationScheme)
                 .RequireAuthenticatedUser()
                 .AddRequirements(new ScopeRequirement(PlatformScopes.AnalyticsRead), TenantRequirement.Instance));
 
         return builder;
+    }
+
+    /// <summary>
+    /// The write keys of the <c>WriteKeys</c> section and of the key file it may name (a mounted Secret, watched so keys
+    /// change without a restart), validated at start.
+    /// </summary>
+    private static void AddWriteKeys(this IHostApplicationBuilder builder)
+    {
+        builder.Services.AddOptions<WriteKeyOptions>()
+            .Bind(builder.Configuration.GetSection(WriteKeyOptions.SectionName))
+            .ValidateOnStart();
+        builder.Services.AddSingleton<IValidateOptions<WriteKeyOptions>, WriteKeyOptionsValidator>();
+        builder.Services.AddSingleton<WriteKeyStore>();
     }
 }

@@ -27,6 +27,16 @@ public sealed class ApiResponse
     [JsonIgnore(Condition = JsonIgnoreCondition.WhenWritingNull)]
     public int? Duplicates { get; init; }
 
+    /// <summary>Calls acknowledged without being stored: Segment-spec calls of other types than group.</summary>
+    [JsonPropertyName("skipped")]
+    [JsonIgnore(Condition = JsonIgnoreCondition.WhenWritingNull)]
+    public int? Skipped { get; init; }
+
+    /// <summary>Invalid calls not stored while the request's other calls were (Segment-spec endpoints; listed in errors).</summary>
+    [JsonPropertyName("rejected")]
+    [JsonIgnore(Condition = JsonIgnoreCondition.WhenWritingNull)]
+    public int? Rejected { get; init; }
+
     [JsonPropertyName("errors")]
     [JsonIgnore(Condition = JsonIgnoreCondition.WhenWritingNull)]
     public IReadOnlyList<ApiError>? Errors { get; init; }

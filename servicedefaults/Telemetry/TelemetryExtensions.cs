@@ -93,7 +93,7 @@ public static class TelemetryExtensions
         return app.Use(async (context, next) =>
         {
             var responseId = context.GetResponseId(setHeader: !forwardsResponses);
-            using (logger.BeginScope(new RequestScope(context.User.GetTenant() ?? "-", responseId)))
+            using (logger.BeginScope(new RequestScope(context, responseId)))
             {
                 await next(context);
             }
@@ -103,14 +103,19 @@ public static class TelemetryExtensions
     private static bool IsOperational(PathString path) =>
         path.StartsWithSegments("/healthz", StringComparison.Ordinal) || path.StartsWithSegments("/metrics", StringComparison.Ordinal);
 
-    /// <summary>The scope's fields, as the JSON console formatter writes them.</summary>
-    private sealed class RequestScope(string tenant, string responseId) : IReadOnlyList<KeyValuePair<string, object?>>
+    /// <summary>
+    /// The scope's fields, as the JSON console formatter writes them. The tenant is read when a line is written, not
+    /// when the scope opens: an endpoint's own scheme (a write key) authenticates during authorization, after this.
+    /// </summary>
+    private sealed class RequestScope(HttpContext context, string responseId) : IReadOnlyList<KeyValuePair<string, object?>>
     {
+        private string Tenant => context.User.GetTenant() ?? "-";
+
         public int Count => 2;
 
         public KeyValuePair<string, object?> this[int index] => index switch
         {
-            0 => new("tenant", tenant),
+            0 => new("tenant", Tenant),
             1 => new("response_id", responseId),
             _ => throw new ArgumentOutOfRangeException(nameof(index)),
         };
@@ -123,6 +128,6 @@ public static class TelemetryExtensions
 
         System.Collections.IEnumerator System.Collections.IEnumerable.GetEnumerator() => GetEnumerator();
 
-        public override string ToString() => $"tenant={tenant} response_id={responseId}";
+        public override string ToString() => $"tenant={Tenant} response_id={responseId}";
     }
 }

@@ -52,6 +52,11 @@ app.kubernetes.io/instance: {{ .Release.Name }}
 {{- printf "%s:%s" .Values.image.repository (.Values.image.tag | default .Chart.AppVersion) }}
 {{- end }}
 
+{{/* Where the write-key file of auth.writeKeys.existingSecret is mounted (a directory: subPath mounts never see a changed Secret). */}}
+{{- define "gateway.writeKeysPath" -}}
+/etc/platform/write-keys
+{{- end }}
+
 {{/* Where the JWT public keys of auth.publicKeys.existingSecret are mounted. */}}
 {{- define "gateway.keysPath" -}}
 /etc/platform/jwt-keys
@@ -83,5 +88,8 @@ through environment variables (see the Deployment).
 {{- $proxy := dict "IngestAddresses" (required "proxy.ingestAddresses must list ingest's address" .Values.proxy.ingestAddresses) "UseDnsDestinations" .Values.proxy.useDnsDestinations }}
 {{- $limits := dict "Enabled" .Values.rateLimiting.enabled "RequestsPerSecond" .Values.rateLimiting.requestsPerSecond "Burst" .Values.rateLimiting.burst }}
 {{- $settings := dict "Auth" $auth "Proxy" $proxy "RateLimiting" $limits }}
+{{- if .Values.auth.writeKeys.existingSecret }}
+{{- $_ := set $settings "WriteKeys" (dict "File" (printf "%s/%s" (include "gateway.writeKeysPath" .) .Values.auth.writeKeys.file)) }}
+{{- end }}
 {{- toPrettyJson (mergeOverwrite $settings (deepCopy .Values.settings)) }}
 {{- end }}

@@ -53,6 +53,11 @@ app.kubernetes.io/instance: {{ .Release.Name }}
 {{- printf "%s:%s" .Values.image.repository (.Values.image.tag | default .Chart.AppVersion) }}
 {{- end }}
 
+{{/* Where the write-key file of auth.writeKeys.existingSecret is mounted (a directory: subPath mounts never see a changed Secret). */}}
+{{- define "ingest.writeKeysPath" -}}
+/etc/platform/write-keys
+{{- end }}
+
 {{/* Where the JWT public keys of auth.publicKeys.existingSecret are mounted. */}}
 {{- define "ingest.keysPath" -}}
 /etc/platform/jwt-keys
@@ -179,5 +184,8 @@ existing Secrets through environment variables (see the Deployment).
 {{- fail "dedup.redis.existingSecret must name the Secret holding the Redis connection string when dedup.backend is Redis" }}
 {{- end }}
 {{- $settings := dict "Auth" $auth "Storage" $storage "Dedup" $dedup }}
+{{- if .Values.auth.writeKeys.existingSecret }}
+{{- $_ := set $settings "WriteKeys" (dict "File" (printf "%s/%s" (include "ingest.writeKeysPath" .) .Values.auth.writeKeys.file)) }}
+{{- end }}
 {{- toPrettyJson (mergeOverwrite $settings (deepCopy .Values.settings)) }}
 {{- end }}

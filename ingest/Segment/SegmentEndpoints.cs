@@ -1,0 +1,130 @@
+using Microsoft.Extensions.Options;
+using Platform.Ingest.GroupApi;
+using Platform.Ingest.Ingestion;
+using Platform.Ingest.Telemetry;
+using Platform.ServiceDefaults.Auth;
+using Platform.ServiceDefaults.Contract;
+using Platform.ServiceDefaults.Hosting;
+using Platform.ServiceDefaults.Segment;
+
+namespace Platform.Ingest.Segment;
+
+/// <summary>
+/// The Segment-compatible endpoints, so Segment-spec SDKs send group calls unchanged: <c>POST /v1/batch</c> and
+/// <c>POST /v1/group</c> run the same ingest pipeline as <c>/api/group</c>; the single-call endpoints of other types
+/// are acknowledged. Status codes follow what the SDKs do with them: 200 for everything stored or deliberately
+/// skipped (invalid calls are listed, not retried), 400 only for a request that can never succeed, 401/403 for the
+/// credential, 429/503 with Retry-After for what a retry fixes.
+/// </summary>
+internal static class SegmentEndpoints
+{
+    public static IHostApplicationBuilder AddSegmentApi(this IHostApplicationBuilder builder)
+    {
+        builder.AddSectionOptions<SegmentOptions>(SegmentOptions.Section);
+        builder.Services.AddSingleton<SegmentParser>();
+        return builder;
+    }
+
+    public static IEndpointRouteBuilder MapSegmentApi(this IEndpointRouteBuilder app)
+    {
+        var v1 = app.MapGroup("").RequireAuthorization(PlatformPolicies.IngestWithWriteKey).WithTags("Segment-compatible API");
+        v1.MapPost(SegmentRoutes.Batch, static (HttpContext context, SegmentParser parser, IngestPipeline pipeline, IOptions<GroupApiOptions> options, TimeProvider time, IngestTelemetry telemetry) =>
+                IngestAsync(context, parser, pipeline, options.Value, time, telemetry, isBatch: true))
+            .WithName("SegmentBatch")
+            .WithSummary("Store the group calls of a Segment-spec batch; other calls are acknowledged and skipped");
+        v1.MapPost(SegmentRoutes.Group, static (HttpContext context, SegmentParser parser, IngestPipeline pipeline, IOptions<GroupApiOptions> options, TimeProvider time, IngestTelemetry telemetry) =>
+                IngestAsync(context, parser, pipeline, options.Value, time, telemetry, isBatch: false))
+            .WithName("SegmentGroup")
+            .WithSummary("Store one Segment-spec group call");
+        v1.MapPost(SegmentRoutes.OtherCall, static (HttpContext context, IngestTelemetry telemetry) =>
+                Skipped(context, telemetry))
+            .WithName("SegmentOtherCall")
+            .WithSummary("Acknowledge a call of another type without storing it");
+        return app;
+    }
+
+    private static async Task IngestAsync(
+        HttpContext context, SegmentParser parser, IngestPipeline pipeline, GroupApiOptions options, TimeProvider time, IngestTelemetry telemetry, bool isBatch)
+    {
+        var tenant = context.User.GetTenant()!;
+        var receivedAt = time.GetUtcNow().ToUnixTimeMilliseconds() * 1000;
+        var (problem, body) = await RequestBody.ReadAsync(context, options.MaxBodyBytes);
+        if (problem is not null)
+        {
+            body.Dispose();
+            telemetry.Rejected(tenant, RejectReason.Invalid, 0);
+            await ContractResponses.WriteErrorAsync(context, StatusCodes.Status400BadRequest, "Bad Request: the request body " + problem,
+                [new ApiError(null, "body", problem)]);
+            return;
+        }
+
+        SegmentOutcome outcome;
+        using (body)
+        {
+            outcome = parser.Parse(body.Span, tenant, isBatch);
+        }
+
+        telemetry.SegmentCallsSkipped.Add(outcome.Skipped, telemetry.For(tenant));
+        if (outcome.IsHopeless)
+        {
+            telemetry.Rejected(tenant, RejectReason.Invalid, outcome.Calls);
+            IReadOnlyList<ApiError> errors = outcome.BodyErrors.Count > 0 ? outcome.BodyErrors : outcome.CallErrors;
+            await ContractResponses.WriteErrorAsync(context, StatusCodes.Status400BadRequest,
+                "Bad Request: nothing in the request can be stored; fix the listed problems before sending it again", errors);
+            return;
+        }
+
+        if (outcome.Rejected > 0)
+        {
+            telemetry.RejectedCalls(tenant, outcome.Rejected);
+        }
+
+        var stored = new IngestResult.Stored(0, 0);
+        if (outcome.Groups.Events.Count > 0)
+        {
+            var ack = AckPreference.Read(context.Request.Headers);
+            if (ack is not null)
+            {
+                context.Response.Headers["Preference-Applied"] = AckPreference.Format(ack.Value);
+            }
+
+            var result = await pipeline.StoreAsync(outcome.Groups, tenant, receivedAt, ack, context.RequestAborted);
+            if (result is not IngestResult.Stored done)
+            {
+                await GroupApiEndpoints.WriteAsync(context, result);
+                return;
+            }
+
+            stored = done;
+        }
+
+        await ContractResponses.WriteAsync(context, StatusCodes.Status200OK, new ApiResponse
+        {
+            Success = true,
+            ResponseId = context.GetResponseId(),
+            Message = outcome.Rejected == 0
+                ? "Group call(s) stored"
+                : "Group call(s) stored except the listed ones, which are invalid and were not stored (sending them again cannot help)",
+            Accepted = stored.Accepted,
+            Duplicates = stored.Duplicates,
+            Skipped = outcome.Skipped,
+            Rejected = outcome.Rejected,
+            Errors = outcome.CallErrors.Count > 0 ? outcome.CallErrors : null,
+        });
+    }
+
+    private static Task Skipped(HttpContext context, IngestTelemetry telemetry)
+    {
+        telemetry.SegmentCallsSkipped.Add(1, telemetry.For(context.User.GetTenant()!));
+        return ContractResponses.WriteAsync(context, StatusCodes.Status200OK, new ApiResponse
+        {
+            Success = true,
+            ResponseId = context.GetResponseId(),
+            Message = "Acknowledged; only group calls are stored",
+            Accepted = 0,
+            Duplicates = 0,
+            Skipped = 1,
+            Rejected = 0,
+        });
+    }
+}

@@ -18,7 +18,7 @@ internal static class Program
                            [--model open|closed] [--rate 50] [--ramp-to R --ramp-seconds S] [--concurrency 64]
                            [--requests N] [--duration SECONDS] [--events 100] [--duplicates 0.0] [--out DIR]
                            [--max-error-rate F] [--min-events-per-second N] [--max-p99-ms MS] [--max-dropped N]
-                           [--workload group|reads|clickhouse] [--tenant T] [--clickhouse-table DB.TABLE] [--seeded-events N]
+                           [--retry [--retry-deadline 120]] [--workload group|reads|clickhouse] [--tenant T] [--clickhouse-table DB.TABLE] [--seeded-events N]
                            [--verify-clickhouse http://127.0.0.1:8123 [--verify-database platform] [--verify-raw-table DB.TABLE]
                             [--ingest-metrics http://127.0.0.1:8081/metrics [--drain-timeout 300]]]
             open:   --rate requests/s (optionally ramped linearly to --ramp-to over --ramp-seconds), at most --concurrency in flight;
@@ -28,6 +28,9 @@ internal static class Program
             reads:      GETs on the query API (profiles, members, filtered listings, counts) of groups of events 0..--seeded-events.
             clickhouse: the baseline, ClickHouse's HTTP INSERT ... FORMAT JSONEachRow of the trait rows of the same events into
                         --clickhouse-table (shaped like ingest's group_traits), as --tenant; no token.
+            --retry:    send each batch until it is answered 200 (same body; Retry-After honoured; 429, 5xx and no answer
+                        retried), up to --retry-deadline seconds after its first send; writes deliveries.csv and retry.txt
+                        (every attempt's status, answers outside the contract, delivery times).
             --verify-clickhouse: after the run, check storage holds exactly the distinct events acked (a failed check exits 1).
             --ingest-metrics: also watch ingest's write-ahead log during the run, wait (up to --drain-timeout seconds) for it to
                         drain before the checks, and report the ship lag percentiles and the log's peak (ingest-log.csv).
@@ -87,6 +90,8 @@ internal static class Program
                 Tenant = options.GetValueOrDefault("tenant"),
                 ClickHouseTable = options.GetValueOrDefault("clickhouse-table", "bench.group_traits"),
                 SeededEvents = (long)(Number(options, "seeded-events") ?? 10_000),
+                Retry = options.TryGetValue("retry", out var retry) && retry == "true",
+                RetryDeadline = TimeSpan.FromSeconds(Number(options, "retry-deadline") ?? 120),
             };
             settings.Validate();
             if (options.TryGetValue("verify-clickhouse", out var clickHouse))
@@ -180,6 +185,14 @@ internal static class Program
             Console.WriteLine($"wrote {file}");
         }
 
+        if (settings.Retry)
+        {
+            foreach (var file in RetryReport.Write(engine.Deliveries, result, output))
+            {
+                Console.WriteLine($"wrote {file}");
+            }
+        }
+
         return failures.Count == 0 ? 0 : 1;
 
         static List<string> Thresholds(LoadResult result, Dictionary<string, string> options)
@@ -227,7 +240,7 @@ internal static class Program
                 }
 
                 var name = args[i][2..];
-                if (name == "help")
+                if (name is "help" or "retry")
                 {
                     options[name] = "true";
                 }

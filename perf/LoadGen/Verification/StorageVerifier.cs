@@ -63,6 +63,12 @@ internal readonly record struct IngestCounters(long Accepted, long Inserts, long
 internal sealed record StorageVerification(IReadOnlyList<VerificationCheck> Checks, IngestCounters? Ingest = null)
 {
     public bool Passed => Checks.All(c => c.Passed);
+
+    /// <summary>Group API: acked events not found in storage.</summary>
+    public long? Lost { get; init; }
+
+    /// <summary>Group API: raw event rows beyond one per stored event (a block re-inserted after a failed insert included).</summary>
+    public long? RawRepeats { get; init; }
 }
 
 /// <summary>
@@ -190,7 +196,7 @@ internal sealed class StorageVerifier : IDisposable
             checks.Add(new VerificationCheck($"ingest's {AcceptedCounter} moved by accepted answered", result.AcceptedReported, moved.Accepted, failedNote, result.AcceptedReported + inFailed));
         }
 
-        return new StorageVerification(checks, counters);
+        return new StorageVerification(checks, counters) { Lost = missing, RawRepeats = raw - stored };
     }
 
     private async Task<StorageVerification> VerifyBaselineAsync(LoadResult result, string tenant, CancellationToken cancellationToken)

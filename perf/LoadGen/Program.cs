@@ -20,7 +20,7 @@ internal static class Program
                            [--max-error-rate F] [--min-events-per-second N] [--max-p99-ms MS] [--max-dropped N]
                            [--retry [--retry-deadline 120]] [--workload group|reads|clickhouse] [--tenant T] [--clickhouse-table DB.TABLE] [--seeded-events N]
                            [--verify-clickhouse http://127.0.0.1:8123 [--verify-database platform] [--verify-raw-table DB.TABLE]
-                            [--ingest-metrics http://127.0.0.1:8081/metrics [--drain-timeout 300]]]
+                            [--ingest-metrics http://127.0.0.1:8081/metrics [--drain-timeout 300]] [--ingest-restarts]]
             open:   --rate requests/s (optionally ramped linearly to --ramp-to over --ramp-seconds), at most --concurrency in flight;
                     arrivals beyond the cap are dropped iterations; latency counts from each request's intended send time.
             closed: --concurrency senders, each sending again when answered (peak throughput).
@@ -31,6 +31,8 @@ internal static class Program
             --retry:    send each batch until it is answered 200 (same body; Retry-After honoured; 429, 5xx and no answer
                         retried), up to --retry-deadline seconds after its first send; writes deliveries.csv and retry.txt
                         (every attempt's status, answers outside the contract, delivery times).
+            --ingest-restarts: ingest is killed and started again during the run: its counters are not compared, and raw
+                        repeats (a block shipped again after the crash, collapsed by storage) are reported, not failed.
             --verify-clickhouse: after the run, check storage holds exactly the distinct events acked (a failed check exits 1).
             --ingest-metrics: also watch ingest's write-ahead log during the run, wait (up to --drain-timeout seconds) for it to
                         drain before the checks, and report the ship lag percentiles and the log's peak (ingest-log.csv).
@@ -107,6 +109,7 @@ internal static class Program
                     Database = options.GetValueOrDefault("verify-database", "platform"),
                     RawEventsTable = options.GetValueOrDefault("verify-raw-table"),
                     IngestMetrics = options.TryGetValue("ingest-metrics", out var metrics) ? new Uri(metrics) : null,
+                    IngestRestarts = options.ContainsKey("ingest-restarts"),
                 };
                 verify.Validate();
             }
@@ -126,7 +129,7 @@ internal static class Program
 
         using var verifier = verify is null ? null : new StorageVerifier(verify);
         IngestCounters? ingestBefore = null;
-        if (verifier is not null && settings.Workload == Workload.GroupApi)
+        if (verifier is not null && settings.Workload == Workload.GroupApi && !verify!.IngestRestarts)
         {
             ingestBefore = await verifier.ReadIngestCountersAsync(cancel.Token);
         }
@@ -240,7 +243,7 @@ internal static class Program
                 }
 
                 var name = args[i][2..];
-                if (name is "help" or "retry")
+                if (name is "help" or "retry" or "ingest-restarts")
                 {
                     options[name] = "true";
                 }

@@ -18,11 +18,13 @@ stack_init() {
   trap 'exit 130' INT TERM
 }
 
-# stack_build PROJECT...: Release builds (the log in $OUT/logs/build.log), then the paths of what was built.
+# stack_build PROJECT...: builds in $CONFIGURATION (Release unless set; CI reuses the Debug build its tests made), the log
+# in $OUT/logs/build.log, then the paths of what was built.
 stack_build() {
-  echo "building (Release)"
+  CONFIGURATION=${CONFIGURATION:-Release}
+  echo "building ($CONFIGURATION)"
   for project in "$@"; do
-    dotnet build -c Release -v q --nologo "$project" >"$OUT/logs/build.log" 2>&1 || { cat "$OUT/logs/build.log"; exit 1; }
+    dotnet build -c "$CONFIGURATION" -v q --nologo "$project" >"$OUT/logs/build.log" 2>&1 || { cat "$OUT/logs/build.log"; exit 1; }
   done
   ingest_dll=$(stack_bin ingest Platform.Ingest); gateway_dll=$(stack_bin gateway Platform.Gateway)
   devtoken_dll=$(stack_bin devtoken Platform.DevToken)
@@ -31,7 +33,7 @@ stack_build() {
   ingest_dir=$(dirname "$ingest_dll"); gateway_dir=$(dirname "$gateway_dll")
   loadgen_dll=$(stack_bin perf/LoadGen Platform.Perf.LoadGen); bench_dll=$(stack_bin perf/Bench Platform.Perf.Bench)
 }
-stack_bin() { echo "$PWD/$1/bin/Release/net10.0/$2.dll"; }
+stack_bin() { echo "$PWD/$1/bin/$CONFIGURATION/net10.0/$2.dll"; }
 
 # Only our own children are signalled: a pid whose process ended may have been reused by someone else's process.
 ours() { [ "$(awk '{ print $4 }' "/proc/$1/stat" 2>/dev/null)" = "$$" ]; }

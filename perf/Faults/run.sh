@@ -15,8 +15,10 @@
 #   PAUSE=10         seconds a paused process stays stopped  TAIL=10          seconds of load after it is back
 #   RETRY_DEADLINE=120  seconds a batch is retried before it counts as undelivered
 #   DRAIN_TIMEOUT=120   seconds to wait for ingest's log to drain before the checks
+#   CONFIGURATION=Release  the build the services run from     BUILD=1          0 uses that build as it is (CI)
 #   OUT=perf-results/faults-<time>
-# With the defaults one run took about N minutes on our busy 2-core machine, build included (see perf/README.md).
+# With the defaults one run took 4½ minutes on our busy 2-core machine with the build up to date (see perf/README.md);
+# .ci/run runs two faults with shorter windows in about two minutes.
 set -euo pipefail
 cd "$(dirname "$0")/../.."
 
@@ -31,7 +33,7 @@ for fault in $FAULTS; do
   esac
 done
 command_line=""
-for knob in FAULTS RATE EVENTS LEAD DOWN PAUSE TAIL RETRY_DEADLINE DRAIN_TIMEOUT OUT; do
+for knob in FAULTS RATE EVENTS LEAD DOWN PAUSE TAIL RETRY_DEADLINE DRAIN_TIMEOUT CONFIGURATION BUILD OUT; do
   if printenv "$knob" >/dev/null; then command_line+="$knob=$(printf '%q' "${!knob}") "; fi
 done
 command_line+="bash perf/Faults/run.sh"

@@ -41,122 +41,46 @@ command_line+="bash perf/Bench/run.sh"
 started_at=$(date -u +%Y-%m-%dT%H:%M:%SZ); started_s=$SECONDS
 loadavg_start=$(cut -d' ' -f1-3 /proc/loadavg)
 
-# --- servers and build -----------------------------------------------------------------------------------------------
-extra=()
-command -v curl >/dev/null 2>&1 || extra+=(curl)
-bash .ci/install-servers.sh ${extra[@]+"${extra[@]}"}
-
-export DOTNET_CLI_TELEMETRY_OPTOUT=1 DOTNET_NOLOGO=1 DOTNET_SKIP_FIRST_TIME_EXPERIENCE=1
-mkdir -p "$OUT/logs"; OUT=$(cd "$OUT" && pwd)
-echo "building (Release)"
-for project in ingest/Platform.Ingest.csproj gateway/Platform.Gateway.csproj devtoken/Platform.DevToken.csproj \
-  perf/LoadGen/Platform.Perf.LoadGen.csproj perf/Bench/Platform.Perf.Bench.csproj; do
-  dotnet build -c Release -v q --nologo "$project" >"$OUT/logs/build.log" 2>&1 || { cat "$OUT/logs/build.log"; exit 1; }
-done
-bin() { echo "$PWD/$1/bin/Release/net10.0/$2.dll"; }
-ingest_dll=$(bin ingest Platform.Ingest); gateway_dll=$(bin gateway Platform.Gateway); devtoken_dll=$(bin devtoken Platform.DevToken)
-# Each service runs from its output directory, as from its image's /app: the content root is the working directory, and
-# from anywhere else the service would start without its appsettings.json (and log every request at Information).
-ingest_dir=$(dirname "$ingest_dll"); gateway_dir=$(dirname "$gateway_dll")
-loadgen_dll=$(bin perf/LoadGen Platform.Perf.LoadGen); bench_dll=$(bin perf/Bench Platform.Perf.Bench)
-
-# --- processes: every one started here is stopped on exit ------------------------------------------------------------
-work=$(mktemp -d); pids=(); sampler_pid=""
-declare -A pid_of=() run_pid=()
+# --- servers, build and processes: perf/lib/stack.sh (shared with the fault suite); every process started is stopped on
+# exit, Ctrl+C included --------------------------------------------------------------------------------------------------
+# shellcheck source=../lib/stack.sh
+source perf/lib/stack.sh
+sampler_pid=""
 stop_sampler() {
   if [ -n "$sampler_pid" ]; then
     kill "$sampler_pid" 2>/dev/null || true; wait "$sampler_pid" 2>/dev/null || true; sampler_pid=""
   fi
 }
-# Only our own children are signalled: a pid whose process ended may have been reused by someone else's process.
-ours() { [ "$(awk '{ print $4 }' "/proc/$1/stat" 2>/dev/null)" = "$$" ]; }
-stop_all() {
-  stop_sampler
-  local live=()
-  for p in "${pids[@]}" "${run_pid[@]}"; do ours "$p" && live+=("$p"); done
-  for p in "${live[@]}"; do kill "$p" 2>/dev/null || true; done
-  for _ in $(seq 50); do
-    alive=0; for p in "${live[@]}"; do ours "$p" && alive=1; done
-    [ "$alive" = 0 ] && break; sleep 0.2
-  done
-  for p in "${live[@]}"; do ours "$p" && kill -9 "$p" 2>/dev/null; done
-  pids=(); run_pid=()
-}
-cleanup() {
-  stop_all
-  for log in "$work"/*.log; do if [ -f "$log" ]; then cp "$log" "$OUT/logs/" || true; fi; done
-  rm -rf "$work"
-}
-trap cleanup EXIT
-trap 'exit 130' INT TERM
+stack_before_stop() { stop_sampler; }
+stack_init
+stack_build ingest/Platform.Ingest.csproj gateway/Platform.Gateway.csproj devtoken/Platform.DevToken.csproj \
+  perf/LoadGen/Platform.Perf.LoadGen.csproj perf/Bench/Platform.Perf.Bench.csproj
+stack_ports
 
-mapfile -t ports < <(dotnet "$bench_dll" free-ports 5)
-redis_port=${ports[0]}; ch_http=${ports[1]}; ch_tcp=${ports[2]}; ingest_port=${ports[3]}; gateway_port=${ports[4]}
-
-redis-server --port "$redis_port" --save "" --appendonly no --bind 127.0.0.1 --daemonize no >"$work/redis.log" 2>&1 &
-pids+=($!); pid_of[redis]=$!
-
-mkdir -p "$work/ch"/{data,tmp,user_files,format_schemas}
-cat >"$work/ch/config.xml" <<XML
-<?xml version="1.0"?>
-<yandex><logger><level>warning</level><console>1</console></logger><listen_host>127.0.0.1</listen_host>
-<http_port>$ch_http</http_port><tcp_port>$ch_tcp</tcp_port><path>$work/ch/data/</path><tmp_path>$work/ch/tmp/</tmp_path>
-<user_files_path>$work/ch/user_files/</user_files_path><format_schema_path>$work/ch/format_schemas/</format_schema_path>
-<users_config>users.xml</users_config><default_profile>default</default_profile><default_database>default</default_database>
-<mark_cache_size>268435456</mark_cache_size><uncompressed_cache_size>268435456</uncompressed_cache_size></yandex>
-XML
-cat >"$work/ch/users.xml" <<XML
-<?xml version="1.0"?>
-<yandex><profiles><default></default></profiles><users><default><password></password><networks><ip>127.0.0.1</ip></networks>
-<profile>default</profile><quota>default</quota></default></users><quotas><default></default></quotas></yandex>
-XML
-# The outage scenario stops this server and starts it again on the same data: the sampler reads its pid from a file.
-start_clickhouse() {
-  (cd "$work/ch" && exec clickhouse-server --config-file="$work/ch/config.xml" >>"$work/clickhouse.log" 2>&1) &
-  pids+=($!); pid_of[clickhouse]=$!; echo "$!" >"$work/clickhouse.pid"
-}
+# Redis without persistence; ClickHouse with its config and data in $work/ch (the outage scenario stops this server and
+# starts it again on the same data: the sampler reads its pid from a file).
+start_redis
 start_clickhouse
+wait_for redis redis_up
+wait_for clickhouse clickhouse_up
 
-ch() { curl -sS --fail-with-body "http://127.0.0.1:$ch_http/" --data-binary "$1"; }
-wait_for() { # what, command...: up to 60 s
-  local what=$1; shift
-  for _ in $(seq 300); do "$@" >/dev/null 2>&1 && return 0; sleep 0.2; done
-  echo "$what did not come up; its log:" >&2; tail -20 "$work/$what.log" >&2; exit 1
-}
-wait_for redis redis-cli -p "$redis_port" ping
-wait_for clickhouse curl -sf "http://127.0.0.1:$ch_http/?query=SELECT%201"
-
-# Tokens: devtoken creates the key pair on first use; both services trust its public key (Production, no dev keys).
-keys="$work/keys"
-token() { dotnet "$devtoken_dll" --key-dir "$keys" --tenant "$1" --scope "$2" --lifetime 2h; }
 token bench-warmup group_api >"$work/token-warmup"
+stack_auth
 tenants=(bench-warmup bench-direct bench-direct-open bench-gateway bench-gateway-open bench-retry bench-reads bench-sustained bench-outage)
-auth=(--Auth:Issuer=platform-dev --Auth:PublicKeyFiles:0="$keys/dev.pem")
-
-(cd "$ingest_dir" && exec dotnet "$ingest_dll" --urls "http://127.0.0.1:$ingest_port" "${auth[@]}" \
-  --Storage:Backend=ClickHouse --Storage:ClickHouse:ConnectionString="Host=127.0.0.1;Port=$ch_http;Username=default;Password=" \
-  --Dedup:Backend=Redis --Dedup:Redis:ConnectionString="127.0.0.1:$redis_port" --Log:Directory="$work/ingest-log" >"$work/ingest.log" 2>&1) &
-pids+=($!); pid_of[ingest]=$!
+start_ingest
 
 # Per-tenant limits far above what two cores can send, so no request of the benchmark is rate limited (429s would show
 # as errors); the limiter still runs on every request, in Redis, as in production.
 limits=()
 for t in "${tenants[@]}"; do limits+=(--RateLimiting:Tenants:"$t":RequestsPerSecond=100000 --RateLimiting:Tenants:"$t":Burst=100000); done
-(cd "$gateway_dir" && exec dotnet "$gateway_dll" --urls "http://127.0.0.1:$gateway_port" "${auth[@]}" \
-  --Proxy:IngestAddresses:0="http://127.0.0.1:$ingest_port" --Redis:ConnectionString="127.0.0.1:$redis_port" "${limits[@]}" \
-  >"$work/gateway.log" 2>&1) &
-pids+=($!); pid_of[gateway]=$!
+start_gateway "${limits[@]}"
 
-wait_for ingest curl -sf "http://127.0.0.1:$ingest_port/healthz/ready"
-wait_for gateway curl -sf "http://127.0.0.1:$gateway_port/healthz/ready"
-ingest_url="http://127.0.0.1:$ingest_port"; gateway_url="http://127.0.0.1:$gateway_port"; ch_url="http://127.0.0.1:$ch_http"
+wait_for ingest ingest_up
+wait_for gateway gateway_up
 
-# A plain MergeTree copy of every event row ingest inserts (a materialized view never collapses anything), so the
-# "none stored twice" check counts raw rows even after ReplacingMergeTree has merged duplicates away. It costs
-# ClickHouse a little extra work per insert, which the ClickHouse CPU column includes.
-ch "CREATE DATABASE IF NOT EXISTS bench_audit" >/dev/null
-ch "CREATE MATERIALIZED VIEW IF NOT EXISTS bench_audit.events_raw ENGINE = MergeTree() ORDER BY (tenant, event_id)
-    AS SELECT tenant, event_id, message_id FROM platform.events" >/dev/null
+# The raw-row audit table (see stack.sh): it costs ClickHouse a little extra work per insert, which the ClickHouse CPU
+# column includes.
+create_raw_audit
 # The baseline's table: ingest's own DDL for a database "bench"; group_traits_v1 there is the trait-row table of ingest's
 # version-1 layout (since version 2 group_traits is a view of the events), the shape LoadGen's baseline writes.
 dotnet "$ingest_dll" clickhouse-ddl --Storage:ClickHouse:Database=bench >"$work/bench-ddl.sql"

@@ -18,9 +18,9 @@ internal static class Program
                            [--model open|closed] [--rate 50] [--ramp-to R --ramp-seconds S] [--concurrency 64]
                            [--requests N] [--duration SECONDS] [--events 100] [--duplicates 0.0] [--out DIR]
                            [--max-error-rate F] [--min-events-per-second N] [--max-p99-ms MS] [--max-dropped N]
-                           [--workload group|reads|clickhouse] [--tenant T] [--clickhouse-table DB.TABLE] [--seeded-events N]
+                           [--retry [--retry-deadline 120]] [--workload group|reads|clickhouse] [--tenant T] [--clickhouse-table DB.TABLE] [--seeded-events N]
                            [--verify-clickhouse http://127.0.0.1:8123 [--verify-database platform] [--verify-raw-table DB.TABLE]
-                            [--ingest-metrics http://127.0.0.1:8081/metrics [--drain-timeout 300]]]
+                            [--ingest-metrics http://127.0.0.1:8081/metrics [--drain-timeout 300]] [--ingest-restarts]]
             open:   --rate requests/s (optionally ramped linearly to --ramp-to over --ramp-seconds), at most --concurrency in flight;
                     arrivals beyond the cap are dropped iterations; latency counts from each request's intended send time.
             closed: --concurrency senders, each sending again when answered (peak throughput).
@@ -28,6 +28,11 @@ internal static class Program
             reads:      GETs on the query API (profiles, members, filtered listings, counts) of groups of events 0..--seeded-events.
             clickhouse: the baseline, ClickHouse's HTTP INSERT ... FORMAT JSONEachRow of the trait rows of the same events into
                         --clickhouse-table (shaped like ingest's group_traits), as --tenant; no token.
+            --retry:    send each batch until it is answered 200 (same body; Retry-After honoured; 429, 5xx and no answer
+                        retried), up to --retry-deadline seconds after its first send; writes deliveries.csv and retry.txt
+                        (every attempt's status, answers outside the contract, delivery times).
+            --ingest-restarts: ingest is killed and started again during the run: its counters are not compared, and raw
+                        repeats (a block shipped again after the crash, collapsed by storage) are reported, not failed.
             --verify-clickhouse: after the run, check storage holds exactly the distinct events acked (a failed check exits 1).
             --ingest-metrics: also watch ingest's write-ahead log during the run, wait (up to --drain-timeout seconds) for it to
                         drain before the checks, and report the ship lag percentiles and the log's peak (ingest-log.csv).
@@ -87,6 +92,8 @@ internal static class Program
                 Tenant = options.GetValueOrDefault("tenant"),
                 ClickHouseTable = options.GetValueOrDefault("clickhouse-table", "bench.group_traits"),
                 SeededEvents = (long)(Number(options, "seeded-events") ?? 10_000),
+                Retry = options.TryGetValue("retry", out var retry) && retry == "true",
+                RetryDeadline = TimeSpan.FromSeconds(Number(options, "retry-deadline") ?? 120),
             };
             settings.Validate();
             if (options.TryGetValue("verify-clickhouse", out var clickHouse))
@@ -102,6 +109,7 @@ internal static class Program
                     Database = options.GetValueOrDefault("verify-database", "platform"),
                     RawEventsTable = options.GetValueOrDefault("verify-raw-table"),
                     IngestMetrics = options.TryGetValue("ingest-metrics", out var metrics) ? new Uri(metrics) : null,
+                    IngestRestarts = options.ContainsKey("ingest-restarts"),
                 };
                 verify.Validate();
             }
@@ -121,7 +129,7 @@ internal static class Program
 
         using var verifier = verify is null ? null : new StorageVerifier(verify);
         IngestCounters? ingestBefore = null;
-        if (verifier is not null && settings.Workload == Workload.GroupApi)
+        if (verifier is not null && settings.Workload == Workload.GroupApi && !verify!.IngestRestarts)
         {
             ingestBefore = await verifier.ReadIngestCountersAsync(cancel.Token);
         }
@@ -180,6 +188,14 @@ internal static class Program
             Console.WriteLine($"wrote {file}");
         }
 
+        if (settings.Retry)
+        {
+            foreach (var file in RetryReport.Write(engine.Deliveries, result, output))
+            {
+                Console.WriteLine($"wrote {file}");
+            }
+        }
+
         return failures.Count == 0 ? 0 : 1;
 
         static List<string> Thresholds(LoadResult result, Dictionary<string, string> options)
@@ -227,7 +243,7 @@ internal static class Program
                 }
 
                 var name = args[i][2..];
-                if (name == "help")
+                if (name is "help" or "retry" or "ingest-restarts")
                 {
                     options[name] = "true";
                 }

@@ -19,6 +19,7 @@ internal sealed class LoadEngine : IDisposable
     private readonly string _insertPath;
     private readonly HttpClient _http;
     private readonly LoadRecorder _recorder = new();
+    private readonly DeliveryLog _deliveries = new();
     private long _start;
     private long _nextEvent;
     private long _iterations;
@@ -51,6 +52,9 @@ internal sealed class LoadEngine : IDisposable
 
     /// <summary>The run's event bodies: verification derives the trait rows of the acked events from them.</summary>
     internal GroupEvents Events => _events;
+
+    /// <summary>With <see cref="LoadSettings.Retry"/>: every attempt and every batch's delivery.</summary>
+    internal DeliveryLog Deliveries => _deliveries;
 
     public int InFlight => Volatile.Read(ref _inFlight);
 
@@ -159,6 +163,12 @@ internal sealed class LoadEngine : IDisposable
     private async Task SendAsync(long intendedTimestamp)
     {
         var events = _settings.Workload == Workload.Reads ? [] : PickEvents();
+        if (_settings.Retry)
+        {
+            await DeliverAsync(intendedTimestamp, events);
+            return;
+        }
+
         var rows = 0;
         string? endpoint = null;
         using var request = new HttpRequestMessage();
@@ -224,6 +234,101 @@ internal sealed class LoadEngine : IDisposable
                 rows,
                 endpoint,
                 error));
+    }
+
+    /// <summary>
+    /// Sends one batch until it is answered 200 or <see cref="LoadSettings.RetryDeadline"/> has passed since its first send,
+    /// the same bytes every time (ingest answers events it already holds as duplicates, so the retries store nothing twice).
+    /// Waits what <c>Retry-After</c> says (at most 10 s), else backs off from 0.25 s to 4 s. A 4xx other than 429 is final.
+    /// The recorder gets the batch's final outcome, its latency the delivery time from the intended send; each attempt goes
+    /// to the delivery log.
+    /// </summary>
+    private async Task DeliverAsync(long intendedTimestamp, long[] events)
+    {
+        var body = new ArrayBufferWriter<byte>(events.Length * 700);
+        _events.WriteBody(body, events);
+        var firstSent = Stopwatch.GetTimestamp();
+        var firstSentUnix = DeliveryLog.UnixNow();
+        var backoff = TimeSpan.FromSeconds(0.25);
+        var attempts = 0;
+        int status;
+        int accepted = 0, duplicates = 0;
+        string? error;
+        while (true)
+        {
+            attempts++;
+            using var request = new HttpRequestMessage(HttpMethod.Post, new Uri(_settings.Path, UriKind.Relative))
+            {
+                Content = new ReadOnlyMemoryContent(body.WrittenMemory),
+            };
+            request.Content.Headers.ContentType = new MediaTypeHeaderValue("application/json");
+            TimeSpan? retryAfter = null;
+            error = null;
+            try
+            {
+                using var response = await _http.SendAsync(request);
+                status = (int)response.StatusCode;
+                var answer = await response.Content.ReadAsByteArrayAsync();
+                if (status == 200)
+                {
+                    (accepted, duplicates) = ReadCounts(answer);
+                }
+                else
+                {
+                    retryAfter = response.Headers.RetryAfter?.Delta
+                        ?? (response.Headers.RetryAfter?.Date is { } date ? date - DateTimeOffset.UtcNow : null);
+                    var text = System.Text.Encoding.UTF8.GetString(answer.AsSpan(0, Math.Min(answer.Length, 300)));
+                    error = $"{status}{(retryAfter is null ? " (no Retry-After)" : "")}: {(text.Length == 0 ? "(empty body)" : text)}";
+                }
+
+                _deliveries.RecordAttempt(status, DeliveryLog.InContract(status, retryAfter is not null, IsContractBody(answer)), error);
+            }
+            catch (Exception e) when (e is HttpRequestException or TaskCanceledException or IOException)
+            {
+                status = 0;
+                error = $"no answer: {e.GetType().Name}: {e.Message}";
+                _deliveries.RecordAttempt(status, inContract: true, error);
+            }
+
+            var retriable = status is 0 or 429 or >= 500;
+            if (status == 200 || !retriable || Stopwatch.GetElapsedTime(firstSent) >= _settings.RetryDeadline)
+            {
+                break;
+            }
+
+            var wait = retryAfter is { } after ? TimeSpan.FromSeconds(Math.Clamp(after.TotalSeconds, 0.05, 10)) : backoff;
+            backoff = TimeSpan.FromSeconds(Math.Min(backoff.TotalSeconds * 2, 4));
+            await Task.Delay(wait, CancellationToken.None);
+        }
+
+        var done = Stopwatch.GetTimestamp();
+        _deliveries.RecordDelivery(new Delivery(firstSentUnix, status == 200 ? DeliveryLog.UnixNow() : double.NaN, attempts, status));
+        _recorder.Record(
+            (int)Stopwatch.GetElapsedTime(_start, done).TotalSeconds,
+            new RequestOutcome(
+                status,
+                (long)Stopwatch.GetElapsedTime(intendedTimestamp, done).TotalMicroseconds,
+                (long)Stopwatch.GetElapsedTime(firstSent, done).TotalMicroseconds,
+                events,
+                accepted,
+                duplicates,
+                Error: error));
+    }
+
+    /// <summary>The contract's body on every answer: a JSON object with <c>success</c> and <c>response_id</c>.</summary>
+    private static bool IsContractBody(byte[] answer)
+    {
+        try
+        {
+            using var document = JsonDocument.Parse(answer);
+            return document.RootElement.ValueKind == JsonValueKind.Object
+                && document.RootElement.TryGetProperty("success", out _)
+                && document.RootElement.TryGetProperty("response_id", out _);
+        }
+        catch (JsonException)
+        {
+            return false;
+        }
     }
 
     /// <summary>

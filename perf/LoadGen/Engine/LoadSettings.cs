@@ -73,6 +73,15 @@ internal sealed record LoadSettings
 
     public TimeSpan RequestTimeout { get; init; } = TimeSpan.FromSeconds(30);
 
+    /// <summary>
+    /// Group API only: each batch is sent until answered 200, as a retrying SDK does: the same body again after the
+    /// answer's <c>Retry-After</c> (429, 5xx) or a short backoff (no answer), so ingest's dedup makes the retries exactly-once.
+    /// </summary>
+    public bool Retry { get; init; }
+
+    /// <summary>With <see cref="Retry"/>: how long after its first send a batch is given up on.</summary>
+    public TimeSpan RetryDeadline { get; init; } = TimeSpan.FromSeconds(120);
+
     /// <summary>Throws when the settings cannot make a bounded run against a local service.</summary>
     public void Validate()
     {
@@ -109,6 +118,11 @@ internal sealed record LoadSettings
         if (Workload == Workload.ClickHouseInsert && (string.IsNullOrEmpty(Tenant) || !IsTableName(ClickHouseTable)))
         {
             throw new ArgumentException("the ClickHouse baseline needs a tenant and a table named database.table (letters, digits, '_')");
+        }
+
+        if (Retry && (Workload != Workload.GroupApi || RetryDeadline <= TimeSpan.Zero))
+        {
+            throw new ArgumentException("retrying is for the Group API workload, with a positive retry deadline");
         }
 
         if (SeededEvents <= 0)

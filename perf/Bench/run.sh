@@ -39,6 +39,8 @@ for knob in DURATION WARMUP IDLE CONCURRENCY OPEN_CONCURRENCY SUSTAINED SUSTAINE
 done
 command_line+="bash perf/Bench/run.sh"
 started_at=$(date -u +%Y-%m-%dT%H:%M:%SZ); started_s=$SECONDS
+# The commit the build below compiles: taken now, since the tree may move on while the run goes.
+commit=$(git rev-parse --short=12 HEAD 2>/dev/null || echo unknown); dirty=$(git status --porcelain 2>/dev/null | wc -l)
 loadavg_start=$(cut -d' ' -f1-3 /proc/loadavg)
 
 # --- servers, build and processes: perf/lib/stack.sh (shared with the fault suite); every process started is stopped on
@@ -306,8 +308,8 @@ fi
 stop_sampler
 {
   echo "command=$command_line"
-  echo "commit=$(git rev-parse --short=12 HEAD 2>/dev/null || echo unknown)"
-  echo "dirty=$(git status --porcelain 2>/dev/null | wc -l)"
+  echo "commit=$commit"
+  echo "dirty=$dirty"
   echo "started=$started_at"
   echo "wall_s=$((SECONDS - started_s))"
   echo "nproc=$(nproc)"

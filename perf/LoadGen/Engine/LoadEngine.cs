@@ -22,6 +22,7 @@ internal sealed class LoadEngine : IDisposable
     private readonly DeliveryLog _deliveries = new();
     private long _start;
     private long _nextEvent;
+    private long _retriedEventsAcked;
     private long _iterations;
     private int _inFlight;
 
@@ -79,6 +80,7 @@ internal sealed class LoadEngine : IDisposable
         return _recorder.ToResult(_settings, elapsed, Interlocked.Read(ref _nextEvent)) with
         {
             LoadGenCpu = process.TotalProcessorTime - cpuBefore,
+            RetriedEventsAcked = Interlocked.Read(ref _retriedEventsAcked),
             LoadGenPeakRssBytes = process.PeakWorkingSet64,
         };
     }
@@ -302,6 +304,11 @@ internal sealed class LoadEngine : IDisposable
         }
 
         var done = Stopwatch.GetTimestamp();
+        if (status == 200 && attempts > 1)
+        {
+            Interlocked.Add(ref _retriedEventsAcked, events.Length);
+        }
+
         _deliveries.RecordDelivery(new Delivery(firstSentUnix, status == 200 ? DeliveryLog.UnixNow() : double.NaN, attempts, status));
         _recorder.Record(
             (int)Stopwatch.GetElapsedTime(_start, done).TotalSeconds,

@@ -55,6 +55,13 @@ internal sealed record LoadResult
     /// <summary>Ingest's write-ahead log and freshness lag over the run, from its metrics; null when not watched.</summary>
     public Verification.IngestObservation? Ingest { get; init; }
 
+    /// <summary>
+    /// With <c>--retry</c>: events of batches acked only after more than one attempt. An earlier attempt may have been
+    /// stored without its answer arriving (a process killed after the fsync), so the 200 that counts answers them as
+    /// duplicates: correct, and not "accepted".
+    /// </summary>
+    public long RetriedEventsAcked { get; init; }
+
     /// <summary>Sum of the service's own <c>accepted</c> counts.</summary>
     public required long AcceptedReported { get; init; }
 

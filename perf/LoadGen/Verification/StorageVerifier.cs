@@ -196,7 +196,11 @@ internal sealed class StorageVerifier : IDisposable
                 : new("stored events never acked (sent in failed requests)", 0, stored - (result.DistinctEventsAcked - missing), failedNote, sentNotAcked),
             new("raw event rows = stored events (none stored twice)", stored, raw, rawNote, retried > 0 || _settings.IngestRestarts ? stored * 2 : null),
             new("stored trait rows of the acked events = their traits", expectedTraitRows, traitRows),
-            new("accepted answered = distinct events acked", Math.Max(0, result.DistinctEventsAcked - inFailed), result.AcceptedReported, failedNote, result.DistinctEventsAcked),
+            new("accepted answered = distinct events acked", Math.Max(0, result.DistinctEventsAcked - inFailed - result.RetriedEventsAcked), result.AcceptedReported,
+                result.RetriedEventsAcked > 0
+                    ? $"{result.RetriedEventsAcked} events were acked on a retry: one stored by an unanswered attempt is answered as a duplicate"
+                    : failedNote,
+                result.DistinctEventsAcked),
             new("accepted + duplicates answered = events acked", result.EventsAcked, result.AcceptedReported + result.DuplicatesReported),
         };
         if (counters is { } moved)

@@ -22,6 +22,7 @@ internal sealed class EncodedRows(int events) : IShippingBlock, IEncodedEventVis
     private byte[] _tenantUtf8 = [];
     private string _tenant = string.Empty;
     private ulong _receivedUs;
+    private bool _disposed;
 
     public RowBinaryWriter Rows => _rows;
 
@@ -93,6 +94,13 @@ internal sealed class EncodedRows(int events) : IShippingBlock, IEncodedEventVis
 
     public void Dispose()
     {
+        // Once only: a second call must not hand the set back while another block may have taken it.
+        if (_disposed)
+        {
+            return;
+        }
+
+        _disposed = true;
         _rows.Dispose();
         _seen.Clear();
         s_spareSeen = _seen;

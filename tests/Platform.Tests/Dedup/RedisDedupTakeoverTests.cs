@@ -19,12 +19,24 @@ public sealed class RedisDedupTakeoverTests : IAsyncLifetime
     private const string Prefix = "platform:dedup:";
     private static readonly TimeSpan Lease = TimeSpan.FromSeconds(1);
 
+    /// <summary>
+    /// The lease of an owner a test needs alive: longer, because a loaded CI machine can delay a 200 ms refresh past a
+    /// one-second lease (the thread pool completes Redis's answers), and a lapsed live owner is the documented cost of a
+    /// stall (a 503 and a collapsed repeat), not what these tests are about.
+    /// </summary>
+    private static readonly TimeSpan LiveLease = TimeSpan.FromSeconds(3);
+
     private RedisServer _redis = null!;
     private ConnectionMultiplexer _raw = null!;
     private readonly List<RedisDedupStore> _stores = [];
 
     public async Task InitializeAsync()
     {
+        // On a 2-core CI machine the pool starts with 2 workers and adds more only after about half a second of
+        // starvation, longer than these tests' 300 ms Redis timeouts: a refresh or reserve would then time out and
+        // be judged a Redis failure, which is not what these tests are about.
+        ThreadPool.GetMinThreads(out var workers, out var io);
+        ThreadPool.SetMinThreads(Math.Max(workers, 16), io);
         _redis = await RedisServer.StartAsync();
         _raw = await ConnectionMultiplexer.ConnectAsync(_redis.ConnectionString);
     }
@@ -41,11 +53,11 @@ public sealed class RedisDedupTakeoverTests : IAsyncLifetime
     }
 
     /// <summary>An ingest instance's store: a one-second owner lease refreshed every 200 ms.</summary>
-    private async Task<RedisDedupStore> InstanceAsync(TimeSpan? inFlightWait = null)
+    private async Task<RedisDedupStore> InstanceAsync(TimeSpan? inFlightWait = null, TimeSpan? lease = null)
     {
         var options = new DedupOptions { Backend = DedupBackends.Redis, InFlightWait = inFlightWait ?? TimeSpan.FromSeconds(10) };
         options.Redis.ConnectionString = _redis.ConnectionString;
-        options.Redis.OwnerLease = Lease;
+        options.Redis.OwnerLease = lease ?? Lease;
         options.Redis.OwnerRefreshInterval = TimeSpan.FromMilliseconds(200);
         options.Redis.OperationTimeout = TimeSpan.FromMilliseconds(300);
         Assert.True(new DedupOptionsValidator().Validate(null, options).Succeeded);
@@ -101,11 +113,11 @@ public sealed class RedisDedupTakeoverTests : IAsyncLifetime
     [Fact]
     public async Task A_live_owner_holding_a_reservation_longer_than_the_lease_keeps_it_and_the_retry_then_sees_a_duplicate()
     {
-        var slow = await InstanceAsync();
+        var slow = await InstanceAsync(lease: LiveLease);
         var (_, slowHolder) = await ReserveAsync(slow, 7);
-        var retry = await InstanceAsync(inFlightWait: 3 * Lease);
+        var retry = await InstanceAsync(inFlightWait: 2 * LiveLease, lease: LiveLease);
 
-        // The retry waits three leases for the live owner and is told the event is in flight, never given it.
+        // The retry waits two leases for the live owner and is told the event is in flight, never given it.
         await Assert.ThrowsAsync<DedupUnavailableException>(() => ReserveAsync(retry, 7));
         await slowHolder.ConfirmAsync(CancellationToken.None);
         Assert.Equal(new[] { false }, await CommitAsync(slow, slowHolder, 7));
@@ -116,9 +128,9 @@ public sealed class RedisDedupTakeoverTests : IAsyncLifetime
     [Fact]
     public async Task A_refused_retry_holds_nothing_and_says_the_event_is_in_flight_elsewhere()
     {
-        var slow = await InstanceAsync();
+        var slow = await InstanceAsync(lease: LiveLease);
         await ReserveAsync(slow, 9);
-        var retry = await InstanceAsync(inFlightWait: 2 * Lease);
+        var retry = await InstanceAsync(inFlightWait: 2 * LiveLease, lease: LiveLease);
 
         var refused = await Assert.ThrowsAsync<DedupUnavailableException>(() => ReserveAsync(retry, 3, 9));
 
@@ -201,10 +213,10 @@ public sealed class RedisDedupTakeoverTests : IAsyncLifetime
     [Fact]
     public async Task The_owner_lease_outlives_the_refresh_interval_many_times()
     {
-        var live = await InstanceAsync();
+        var live = await InstanceAsync(lease: LiveLease);
         var (_, holder) = await ReserveAsync(live, 1);
 
-        await Task.Delay(4 * Lease);
+        await Task.Delay(2 * LiveLease);
 
         // Still fresh without a round trip, and Redis still has the liveness key.
         await holder.ConfirmAsync(CancellationToken.None);

@@ -25,6 +25,8 @@ internal readonly ref struct EncodedEvent(
     long timestampMicros,
     ReadOnlySpan<byte> groupType,
     EncodedTraits traits,
+    bool traitsJsonIsDerived,
+    ReadOnlySpan<byte> traitsJson,
     bool hasContext,
     ReadOnlySpan<byte> contextJson)
 {
@@ -47,6 +49,12 @@ internal readonly ref struct EncodedEvent(
     public ReadOnlySpan<byte> GroupType { get; } = groupType;
 
     public EncodedTraits Traits { get; } = traits;
+
+    /// <summary>True when the traits' JSON text was left out as exactly <c>{"key":value,...}</c> of the traits.</summary>
+    public bool TraitsJsonIsDerived { get; } = traitsJsonIsDerived;
+
+    /// <summary>The traits' JSON text as sent, unless <see cref="TraitsJsonIsDerived"/> (storage does not keep it).</summary>
+    public ReadOnlySpan<byte> TraitsJson { get; } = traitsJson;
 
     public bool HasContext { get; } = hasContext;
 

@@ -66,29 +66,9 @@ internal static class IngestBatchCodec
     /// </summary>
     public static IngestBatch Decode(ReadOnlySpan<byte> payload)
     {
-        var reader = new Reader(payload);
-        var version = reader.Byte();
-        if (version != Version)
-        {
-            throw new LogCorruptException($"unknown batch record version {version} (this build reads version {Version})");
-        }
-
-        var tenant = reader.String();
-        var receivedAt = reader.Int64();
-        // Every event takes at least 20 bytes, so a count beyond that is corrupt, whatever it says.
-        var count = reader.Count(minimumBytesEach: 20);
-        var events = new GroupEvent[count];
-        for (var i = 0; i < count; i++)
-        {
-            events[i] = ReadEvent(ref reader);
-        }
-
-        if (!reader.AtEnd)
-        {
-            throw new LogCorruptException($"batch record has {reader.Remaining} bytes after its last event");
-        }
-
-        return new IngestBatch { Tenant = tenant, ReceivedAtMicros = receivedAt, Events = events };
+        var decoder = new Decoder();
+        Walk(payload, decoder);
+        return new IngestBatch { Tenant = decoder.Tenant, ReceivedAtMicros = decoder.ReceivedAtMicros, Events = decoder.Events };
     }
 
     /// <summary>
@@ -140,14 +120,12 @@ internal static class IngestBatchCodec
             }
 
             var traits = new EncodedTraits(payload[traitsStart..reader.Position], traitCount);
-            if ((flags & EventFlags.TraitsJsonIsDerived) == 0)
-            {
-                reader.Utf8Bytes(reader.Varint()); // the traits' JSON text, which storage does not keep
-            }
+            var traitsJsonIsDerived = (flags & EventFlags.TraitsJsonIsDerived) != 0;
+            var traitsJson = traitsJsonIsDerived ? default : reader.Utf8Bytes(reader.Varint());
 
             var hasContext = (flags & EventFlags.HasContext) != 0;
             var context = hasContext ? reader.Utf8Bytes(reader.Varint()) : default;
-            visitor.Event(new EncodedEvent(key, idIsKeyHex, eventId, hasMessageId, messageId, groupId, userId, timestamp, groupType, traits, hasContext, context));
+            visitor.Event(new EncodedEvent(key, idIsKeyHex, eventId, hasMessageId, messageId, groupId, userId, timestamp, groupType, traits, traitsJsonIsDerived, traitsJson, hasContext, context));
         }
 
         if (!reader.AtEnd)
@@ -231,49 +209,6 @@ internal static class IngestBatchCodec
         {
             WriteString(output, e.ContextJson);
         }
-    }
-
-    private static GroupEvent ReadEvent(ref Reader reader)
-    {
-        var flags = (EventFlags)reader.Byte();
-        if ((flags & ~EventFlags.Known) != 0)
-        {
-            throw new LogCorruptException($"event flags 0x{(byte)flags:x2} hold unknown bits");
-        }
-
-        var key = reader.UInt128();
-        var eventId = (flags & EventFlags.IdIsKeyHex) != 0 ? KeyHex(key) : reader.String();
-        var messageId = (flags & EventFlags.HasMessageId) != 0 ? reader.String() : null;
-        var groupId = reader.String();
-        var userId = reader.String();
-        var timestamp = reader.Int64();
-        var groupType = reader.String();
-        // A trait takes at least two bytes (an empty key and a null value).
-        var traitCount = reader.Count(minimumBytesEach: 2);
-        var traits = traitCount == 0 ? [] : new TraitValue[traitCount];
-        for (var i = 0; i < traitCount; i++)
-        {
-            var traitKey = reader.String();
-            var prefix = reader.Varint();
-            var json = prefix == 0 ? null : reader.Utf8((long)prefix - 1);
-            traits[i] = new TraitValue(traitKey, json);
-        }
-
-        var traitsJson = (flags & EventFlags.TraitsJsonIsDerived) != 0 ? DeriveTraitsJson(traits) : reader.String();
-        var contextJson = (flags & EventFlags.HasContext) != 0 ? reader.String() : null;
-        return new GroupEvent
-        {
-            EventId = eventId,
-            Key = key,
-            MessageId = messageId,
-            GroupId = groupId,
-            UserId = userId,
-            TimestampMicros = timestamp,
-            GroupType = groupType,
-            Traits = traits,
-            TraitsJson = traitsJson,
-            ContextJson = contextJson,
-        };
     }
 
     private static string KeyHex(UInt128 key)
@@ -399,6 +334,48 @@ internal static class IngestBatchCodec
         return at;
     }
 
+    /// <summary>Builds the batch <see cref="Walk{TVisitor}"/> reads: the one reader of the format serves both uses.</summary>
+    private sealed class Decoder : IEncodedEventVisitor
+    {
+        public string Tenant { get; private set; } = string.Empty;
+
+        public long ReceivedAtMicros { get; private set; }
+
+        public List<GroupEvent> Events { get; } = [];
+
+        public void Batch(ReadOnlySpan<byte> tenant, long receivedAtMicros)
+        {
+            Tenant = Text(tenant);
+            ReceivedAtMicros = receivedAtMicros;
+        }
+
+        public void Event(in EncodedEvent e)
+        {
+            var traits = e.Traits.Count == 0 ? [] : new TraitValue[e.Traits.Count];
+            var i = 0;
+            foreach (var trait in e.Traits)
+            {
+                traits[i++] = new TraitValue(Text(trait.Key), trait.IsClear ? null : Text(trait.Json));
+            }
+
+            Events.Add(new GroupEvent
+            {
+                EventId = e.IdIsKeyHex ? KeyHex(e.Key) : Text(e.EventId),
+                Key = e.Key,
+                MessageId = e.HasMessageId ? Text(e.MessageId) : null,
+                GroupId = Text(e.GroupId),
+                UserId = Text(e.UserId),
+                TimestampMicros = e.TimestampMicros,
+                GroupType = Text(e.GroupType),
+                Traits = traits,
+                TraitsJson = e.TraitsJsonIsDerived ? DeriveTraitsJson(traits) : Text(e.TraitsJson),
+                ContextJson = e.HasContext ? Text(e.ContextJson) : null,
+            });
+        }
+
+        private static string Text(ReadOnlySpan<byte> utf8) => utf8.IsEmpty ? string.Empty : Encoding.UTF8.GetString(utf8);
+    }
+
     private ref struct Reader(ReadOnlySpan<byte> bytes)
     {
         private readonly ReadOnlySpan<byte> _bytes = bytes;
@@ -464,14 +441,6 @@ internal static class IngestBatchCodec
         }
 
         public readonly int Position => _at;
-
-        public string String() => Utf8(Varint());
-
-        public string Utf8(long count)
-        {
-            var slice = Utf8Bytes(count);
-            return slice.IsEmpty ? string.Empty : Encoding.UTF8.GetString(slice);
-        }
 
         /// <summary>The next <paramref name="count"/> bytes, checked to be in the record and valid UTF-8.</summary>
         public ReadOnlySpan<byte> Utf8Bytes(long count)

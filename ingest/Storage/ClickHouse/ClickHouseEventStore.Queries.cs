@@ -8,7 +8,7 @@ using static Platform.Ingest.Storage.ClickHouse.ClickHouseSql;
 namespace Platform.Ingest.Storage.ClickHouse;
 
 /// <summary>
-/// The query API on ClickHouse. Current values come from <c>current_traits_by_key</c> (<c>argMaxMerge</c> of the state
+/// The query API on ClickHouse. Current values come from <c>trait_states</c> (<c>argMaxMerge</c> of the state
 /// per (trait, group), '' meaning cleared), from the ranges of the trait keys a query needs only, so a listing's cost
 /// follows the number of groups holding those keys, not the length of history nor the number of other keys. A group's members and a trait's history read the group's range of
 /// <c>events</c>; a user's groups merge the min/max states of <c>user_groups</c>. Every query filters on the tenant
@@ -74,7 +74,7 @@ internal sealed partial class ClickHouseEventStore : IGroupQueries
         // than one query whose IN subquery ClickHouse cannot use for the index.
         var page = new List<string>(limit);
         foreach (var row in await QueryAsync($"""
-            SELECT group_id FROM ({CurrentValues(tenant, KeysOf(filters, KnownTraits.GroupType), afterGroupId)})
+            SELECT group_id FROM ({CurrentValues(tenant, KeysOf(filters), afterGroupId)})
             GROUP BY group_id
             HAVING {Selection(filters)}
             ORDER BY group_id LIMIT {Number(limit)}
@@ -92,7 +92,7 @@ internal sealed partial class ClickHouseEventStore : IGroupQueries
         var rows = await QueryAsync($"""
             SELECT group_id, trait_key, v FROM (
                 SELECT group_id, trait_key, argMaxMerge(state) AS v
-                FROM {_layout.Table(ClickHouseSchema.CurrentTraitsByKey.Name)}
+                FROM {_layout.Table(ClickHouseSchema.TraitStates.Name)}
                 WHERE tenant = {String(tenant)} AND group_id IN ({Strings(page)})
                 GROUP BY group_id, trait_key
             )
@@ -129,7 +129,7 @@ internal sealed partial class ClickHouseEventStore : IGroupQueries
         var (rows, totals) = await QueryWithTotalsAsync($"""
             SELECT trait_value, count() AS group_count FROM (
                 SELECT group_id, anyIf(v, trait_key = {key} AND cl = 0) AS trait_value
-                FROM ({CurrentValues(tenant, KeysOf(filters, KnownTraits.GroupType, traitKey), afterGroupId: null)})
+                FROM ({CurrentValues(tenant, KeysOf(filters, traitKey), afterGroupId: null)})
                 GROUP BY group_id
                 HAVING {Selection(filters)}
             )
@@ -195,15 +195,25 @@ internal sealed partial class ClickHouseEventStore : IGroupQueries
     private string CurrentValues(string tenant, IEnumerable<string> keys, string? afterGroupId) => $"""
         SELECT group_id, trait_key, v, toUInt8(v = '') AS cl FROM (
             SELECT group_id, trait_key, argMaxMerge(state) AS v
-            FROM {_layout.Table(ClickHouseSchema.CurrentTraitsByKey.Name)}
+            FROM {_layout.Table(ClickHouseSchema.TraitStates.Name)}
             WHERE tenant = {String(tenant)} AND group_id > {String(afterGroupId ?? string.Empty)}
               AND trait_key IN ({Strings(keys.Distinct(StringComparer.Ordinal))})
             GROUP BY group_id, trait_key
         )
         """;
 
+    /// <summary>
+    /// The trait keys whose ranges a listing or a count reads: the filters' keys, which enumerate every group a filter
+    /// can select, and <paramref name="more"/>. Without a filter the groups are enumerated by <c>group_type</c>, which
+    /// every stored event sets (the parsers refuse an event without it, and a clear of it), so every group has a current one.
+    /// </summary>
     private static IEnumerable<string> KeysOf(IReadOnlyList<TraitFilter> filters, params string[] more)
     {
+        if (filters.Count == 0)
+        {
+            yield return KnownTraits.GroupType;
+        }
+
         foreach (var filter in filters)
         {
             yield return filter.Key;
@@ -216,13 +226,14 @@ internal sealed partial class ClickHouseEventStore : IGroupQueries
     }
 
     /// <summary>
-    /// HAVING over one group's current values: it has a group_type, and for every filter a value of that key matching it.
+    /// HAVING over one group's current values: for every filter a value of that key matching it; without a filter, a
+    /// group_type (every group has one: see <see cref="KeysOf"/>).
     /// Array values match an equality operand they hold: inside canonical JSON an unescaped <c>,"x",</c> can only be an
     /// element boundary, because every quote inside a string is escaped.
     /// </summary>
     private static string Selection(IReadOnlyList<TraitFilter> filters)
     {
-        var sql = new StringBuilder($"countIf(trait_key = {String(KnownTraits.GroupType)} AND cl = 0) > 0");
+        var sql = new StringBuilder(filters.Count == 0 ? $"countIf(trait_key = {String(KnownTraits.GroupType)} AND cl = 0) > 0" : "1");
         foreach (var filter in filters)
         {
             string condition;
@@ -286,7 +297,7 @@ internal sealed partial class ClickHouseEventStore : IGroupQueries
         var rows = await QueryAsync($"""
             SELECT trait_key, v FROM (
                 SELECT trait_key, argMaxMerge(state) AS v
-                FROM {_layout.Table(ClickHouseSchema.CurrentTraitsByKey.Name)}
+                FROM {_layout.Table(ClickHouseSchema.TraitStates.Name)}
                 WHERE tenant = {String(tenant)} AND group_id = {String(groupId)}
                 GROUP BY trait_key
             )

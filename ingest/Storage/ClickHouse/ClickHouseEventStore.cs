@@ -15,7 +15,7 @@ namespace Platform.Ingest.Storage.ClickHouse;
 /// </summary>
 /// <remarks>
 /// ClickHouse has no transactions across tables, so one call is one INSERT into one table, <c>events</c> (one row per
-/// event, traits as arrays), and the materialized views derive <c>current_traits_by_key</c> and <c>user_groups</c> from the
+/// event, traits as arrays), and the materialized views derive <c>trait_states</c> and <c>user_groups</c> from the
 /// same block. A body that fails to arrive or to parse writes nothing: the server parses a block whole before it
 /// writes it (up to <c>max_insert_block_size</c>, 1,048,576 rows, far above a shipped batch). A failure after the
 /// block is written (a view failing) is answered as a failure and retried; the retry's copy collapses with what the

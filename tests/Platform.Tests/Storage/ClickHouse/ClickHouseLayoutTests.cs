@@ -157,7 +157,24 @@ public sealed class ClickHouseLayoutTests
     }
 
     [Fact]
-    public void The_cluster_follows_version_3_on_each_nodes_local_tables()
+    public void Version_4_moves_the_current_state_into_finer_granules_and_retires_version_3s_table()
+    {
+        var ddl = Ddl(Single);
+        var create = Array.FindIndex(ddl, s => s.StartsWith("CREATE TABLE IF NOT EXISTS `platform`.`trait_states` (", StringComparison.Ordinal));
+        var view = Array.FindIndex(ddl, s => s.StartsWith(
+            "CREATE MATERIALIZED VIEW IF NOT EXISTS `platform`.`trait_states_mv` TO `platform`.`trait_states` AS", StringComparison.Ordinal));
+        var copy = Array.FindIndex(ddl, s => s.StartsWith("INSERT INTO `platform`.`trait_states`", StringComparison.Ordinal));
+        var dropView = Array.IndexOf(ddl, "DROP TABLE IF EXISTS `platform`.`current_traits_by_key_mv`");
+        var dropTable = Array.IndexOf(ddl, "DROP TABLE IF EXISTS `platform`.`current_traits_by_key`");
+
+        Assert.EndsWith("ORDER BY (tenant, trait_key, group_id)\nSETTINGS index_granularity = 256", ddl[create], StringComparison.Ordinal);
+        Assert.Contains("FROM `platform`.`events`\nARRAY JOIN trait_keys AS trait_key, trait_values AS trait_value", ddl[view], StringComparison.Ordinal);
+        Assert.Contains("FROM `platform`.`current_traits_by_key`", ddl[copy], StringComparison.Ordinal);
+        Assert.True(create < view && view < copy && copy < dropView && dropView < dropTable, $"{create} {view} {copy} {dropView} {dropTable}");
+    }
+
+    [Fact]
+    public void The_cluster_follows_versions_3_and_4_on_each_nodes_local_tables()
     {
         var ddl = Ddl(Cluster);
 
@@ -173,6 +190,11 @@ public sealed class ClickHouseLayoutTests
             && s.Contains("FROM `analytics`.`events_local`\n", StringComparison.Ordinal));
         Assert.Contains("DROP TABLE IF EXISTS `analytics`.`current_traits` ON CLUSTER `events_cluster`", ddl);
         Assert.Contains("DROP TABLE IF EXISTS `analytics`.`current_traits_local` ON CLUSTER `events_cluster`", ddl);
+        Assert.Contains(ddl, s => s.StartsWith("CREATE TABLE IF NOT EXISTS `analytics`.`trait_states_local` ON CLUSTER `events_cluster` (", StringComparison.Ordinal)
+            && s.Contains("ENGINE = ReplicatedAggregatingMergeTree('/clickhouse/tables/{shard}/analytics/trait_states_local', '{replica}')\n", StringComparison.Ordinal)
+            && s.EndsWith("SETTINGS index_granularity = 256", StringComparison.Ordinal));
+        Assert.Contains("DROP TABLE IF EXISTS `analytics`.`current_traits_by_key` ON CLUSTER `events_cluster`", ddl);
+        Assert.Contains("DROP TABLE IF EXISTS `analytics`.`current_traits_by_key_local` ON CLUSTER `events_cluster`", ddl);
     }
 
     [Fact]

@@ -9,7 +9,8 @@ using static Platform.Tests.Storage.TestEvents;
 namespace Platform.Tests.Storage.ClickHouse;
 
 /// <summary>
-/// Migrations 2 (one row per event, current_traits) and 3 (the current state sorted by trait key) on databases holding
+/// Migrations 2 (one row per event, current_traits), 3 (the current state sorted by trait key) and 4 (the same in finer
+/// granules) on databases holding
 /// an older version's rows: the query API answers as a database that was on the latest version from the start, and
 /// nothing is counted twice, whether the old tables held not-yet-merged duplicates or a copy ran twice.
 /// </summary>
@@ -116,7 +117,24 @@ public sealed class ClickHouseMigrationTests(ClickHouseFixture fixture)
         Assert.Equal(await AnswersAsync(fresh), await AnswersAsync(migrated));
         var tables = $"SELECT count() FROM system.tables WHERE database = '{migrated.Layout.Database}' AND name";
         Assert.Equal(0, await ScalarAsync($"{tables} IN ('current_traits', 'current_traits_mv')"));
-        Assert.Equal(2, await ScalarAsync($"{tables} IN ('current_traits_by_key', 'current_traits_by_key_mv')"));
+        Assert.Equal(2, await ScalarAsync($"{tables} IN ('trait_states', 'trait_states_mv')"));
+    }
+
+    [Fact]
+    public async Task A_version_3_database_with_duplicates_answers_after_migration_4_as_a_fresh_one()
+    {
+        using var migrated = await StoreAtVersionAsync(3);
+        await migrated.InsertAsync(History, default);
+        await migrated.InsertAsync([History[0]], default); // duplicates, not yet merged
+        await migrated.InitializeAsync(default);
+        using var fresh = await FreshStoreAsync();
+        await fresh.InsertAsync(History, default);
+
+        Assert.Equal(await AnswersAsync(fresh), await AnswersAsync(migrated));
+        var tables = $"SELECT count() FROM system.tables WHERE database = '{migrated.Layout.Database}' AND name";
+        Assert.Equal(0, await ScalarAsync($"{tables} IN ('current_traits_by_key', 'current_traits_by_key_mv')"));
+        Assert.Equal(2, await ScalarAsync($"{tables} IN ('trait_states', 'trait_states_mv')"));
+        Assert.Equal(1, await ScalarAsync($"{tables} = 'trait_states' AND engine_full LIKE '%index_granularity = 256%'"));
     }
 
     [Fact]

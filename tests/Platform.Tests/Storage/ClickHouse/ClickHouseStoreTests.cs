@@ -86,7 +86,7 @@ public sealed class ClickHouseStoreTests(ClickHouseFixture fixture) : IAsyncLife
     public async Task The_same_event_stored_twice_and_not_yet_merged_is_counted_once_in_listings_counts_and_memberships()
     {
         // Merges stopped: both copies stay in separate parts of every table, as after a replay of the log.
-        foreach (var table in new[] { "events", "current_traits_by_key", "user_groups" })
+        foreach (var table in new[] { "events", "trait_states", "user_groups" })
         {
             await SqlAsync($"SYSTEM STOP MERGES {_options.Database}.{table}");
         }
@@ -134,7 +134,7 @@ public sealed class ClickHouseStoreTests(ClickHouseFixture fixture) : IAsyncLife
 
         Assert.False(response.IsSuccessStatusCode);
         Assert.Equal(new(0, 0, 0), await _store.CountAsync("t1", default));
-        Assert.Equal("0", await SqlAsync($"SELECT count() FROM {_options.Database}.current_traits_by_key"));
+        Assert.Equal("0", await SqlAsync($"SELECT count() FROM {_options.Database}.trait_states"));
         Assert.Empty(await _store.FindGroupsAsync("t1", [], null, 10, default));
         Assert.Empty(await _store.GetUserGroupsAsync("t1", "u1", null, 10, default));
     }

@@ -17,6 +17,8 @@
 #   OUTAGE_LEAD=10      seconds of load before the stop        OUTAGE_TAIL=30    seconds of load after the start again
 #   OUTAGE_STOP=kill    kill (SIGKILL, as abrupt as a crash) or term (SIGTERM, a clean shutdown)
 #   DRAIN_TIMEOUT=300   seconds a write run waits for ingest's write-ahead log to drain before its storage checks
+#   SETTLE=60           at most this many seconds before each measured window, waiting for the services (ClickHouse's
+#                       merges included) to go quiet
 #   OUT=perf-results/bench-<time>                              the results directory
 # With the defaults a run took 6½ to 8½ minutes on our busy 2-core machine, build included (2½ less with SUSTAINED=0),
 # before the outage scenario: it adds OUTAGE_LEAD + OUTAGE + OUTAGE_TAIL seconds, ClickHouse's restart and the drain.
@@ -27,13 +29,13 @@ DURATION=${DURATION:-20}; WARMUP=${WARMUP:-5}; CONCURRENCY=${CONCURRENCY:-32}; O
 SUSTAINED=${SUSTAINED:-120}; SUSTAINED_RATE=${SUSTAINED_RATE:-}; READ_RATE=${READ_RATE:-5}; SEED_REQUESTS=${SEED_REQUESTS:-200}
 IDLE=${IDLE:-5}
 OUTAGE=${OUTAGE:-40}; OUTAGE_LEAD=${OUTAGE_LEAD:-10}; OUTAGE_TAIL=${OUTAGE_TAIL:-30}; OUTAGE_STOP=${OUTAGE_STOP:-kill}
-DRAIN_TIMEOUT=${DRAIN_TIMEOUT:-300}
+DRAIN_TIMEOUT=${DRAIN_TIMEOUT:-300}; SETTLE=${SETTLE:-60}
 case "$OUTAGE_STOP" in kill|term) ;; *) echo "OUTAGE_STOP must be kill or term" >&2; exit 2 ;; esac
 OUT=${OUT:-perf-results/bench-$(date -u +%Y%m%d-%H%M%S)}
 EVENTS=100
 command_line=""
 for knob in DURATION WARMUP IDLE CONCURRENCY OPEN_CONCURRENCY SUSTAINED SUSTAINED_RATE READ_RATE SEED_REQUESTS \
-  OUTAGE OUTAGE_LEAD OUTAGE_TAIL OUTAGE_STOP DRAIN_TIMEOUT OUT; do
+  OUTAGE OUTAGE_LEAD OUTAGE_TAIL OUTAGE_STOP DRAIN_TIMEOUT SETTLE OUT; do
   # Only what the caller set, so the recorded command is the one to type again.
   if printenv "$knob" >/dev/null; then command_line+="$knob=$(printf '%q' "${!knob}") "; fi
 done
@@ -130,10 +132,13 @@ begin() { # name, title, [key=value ...]: a scenario's directory, and CPU before
 # does not stop ingest from storing its request) then stay out of the next window. ClickHouse's background merges of
 # earlier parts are not waited for: they are part of its cost per event, whichever window they fall in.
 settle() {
+  # Until the services are quiet, ClickHouse included: a scenario must not pay for the merges of the one before it (a
+  # peak run leaves minutes of them), which would count against its CPU per event and slow its reads. Up to SETTLE s.
   echo settle >"$work/scenario"
-  for _ in $(seq 15); do
-    local g0 i0; g0=$(cpu_ms "${pid_of[gateway]}"); i0=$(cpu_ms "${pid_of[ingest]}"); sleep 1
-    [ $(( $(cpu_ms "${pid_of[gateway]}") - g0 )) -lt 50 ] && [ $(( $(cpu_ms "${pid_of[ingest]}") - i0 )) -lt 50 ] && break
+  for _ in $(seq "$SETTLE"); do
+    local g0 i0 c0; g0=$(cpu_ms "${pid_of[gateway]}"); i0=$(cpu_ms "${pid_of[ingest]}"); c0=$(cpu_ms "${pid_of[clickhouse]}"); sleep 1
+    [ $(( $(cpu_ms "${pid_of[gateway]}") - g0 )) -lt 50 ] && [ $(( $(cpu_ms "${pid_of[ingest]}") - i0 )) -lt 50 ] &&
+      [ $(( $(cpu_ms "${pid_of[clickhouse]}") - c0 )) -lt 100 ] && break
   done
 }
 window_start() {
@@ -321,7 +326,7 @@ stop_sampler
   echo "dotnet=$(dotnet --version)"
   echo "clickhouse=$(ch 'SELECT version()' | tr -d '\n')"
   echo "redis=$(redis-server --version | sed -n 's/.*v=\([0-9.]*\).*/\1/p')"
-  echo "settings=DURATION=$DURATION s per scenario, WARMUP=$WARMUP s, IDLE=$IDLE s, CONCURRENCY=$CONCURRENCY, OPEN_CONCURRENCY=$OPEN_CONCURRENCY, $EVENTS events per request, half rate $half_rate requests/s (of the gateway's peak: $acked_peak events/s acked, $peak stored end to end), READ_RATE=$READ_RATE, SEED_REQUESTS=$SEED_REQUESTS, SUSTAINED=$SUSTAINED s, OUTAGE=$OUTAGE s ($OUTAGE_STOP; load $OUTAGE_LEAD s before, $OUTAGE_TAIL s after), DRAIN_TIMEOUT=$DRAIN_TIMEOUT s"
+  echo "settings=DURATION=$DURATION s per scenario, WARMUP=$WARMUP s, IDLE=$IDLE s, CONCURRENCY=$CONCURRENCY, OPEN_CONCURRENCY=$OPEN_CONCURRENCY, $EVENTS events per request, half rate $half_rate requests/s (of the gateway's peak: $acked_peak events/s acked, $peak stored end to end), READ_RATE=$READ_RATE, SEED_REQUESTS=$SEED_REQUESTS, SUSTAINED=$SUSTAINED s, OUTAGE=$OUTAGE s ($OUTAGE_STOP; load $OUTAGE_LEAD s before, $OUTAGE_TAIL s after), DRAIN_TIMEOUT=$DRAIN_TIMEOUT s, SETTLE=$SETTLE s"
   # ingest's own view at the end (log, ship lag, inserts): the names the report reads, as the exporter spells them.
   curl -sf "$ingest_url/metrics" >"$OUT/ingest-metrics.txt" 2>/dev/null || true
   for c in gateway ingest redis clickhouse; do

@@ -1,5 +1,5 @@
 #!/usr/bin/env bash
-# The full benchmark of architecture §8 on this machine, end to end (see perf/README.md, "The benchmark"):
+# The full benchmark of the performance targets (docs/architecture.md) on this machine, end to end (see perf/README.md, "The benchmark"):
 #   bash perf/Bench/run.sh
 # Installs redis-server and clickhouse-server when missing (.ci/install-servers.sh), builds Release, starts its own
 # Redis, ClickHouse (config and data in a temporary directory), ingest (ClickHouse storage, Redis dedup) and the gateway

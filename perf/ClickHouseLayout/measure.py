@@ -1,5 +1,5 @@
 #!/usr/bin/env python3
-"""ClickHouse layout cost, the method of ../shared/docs/clickhouse-layout-measurements.md, on ingest's own DDL.
+"""ClickHouse layout cost on ingest's own DDL (the method: docs/decisions.md, "The first layout study").
 
 For each (layout, B): a fresh clickhouse-server (own ports, wiped data directory), ingest's schema at version 1 ("v1":
 events + group_traits + two membership views) or the latest ("v2": one row per event + current_traits + user_groups

@@ -41,7 +41,7 @@ internal sealed class ConfigureJwtBearer(
             options.RequireHttpsMetadata = auth.RequireHttpsMetadata;
         }
 
-        var audiences = auth.AcceptScopeAsAudience ? auth.Audiences.Concat(PlatformScopes.All) : auth.Audiences;
+        var audiences = auth.Audiences.Concat(auth.ScopesGrantedByAudience);
         options.TokenValidationParameters = new TokenValidationParameters
         {
             ValidateIssuer = true,

@@ -59,10 +59,17 @@ public sealed class JwtAuthOptions
     public string TenantClaim { get; set; } = "tenant_id";
 
     /// <summary>
-    /// Accept an audience equal to a scope name (<c>aud: "telemetry_apis"</c>) as both a valid
+    /// Accept an audience equal to one of <see cref="AudienceScopes"/> (<c>aud: "telemetry_apis"</c>) as both a valid
     /// audience and a grant of that scope: the reference API's own tokens look like that. Default true.
     /// </summary>
     public bool AcceptScopeAsAudience { get; set; } = true;
+
+    /// <summary>
+    /// The scopes an audience may grant when <see cref="AcceptScopeAsAudience"/> is on. Default the two ingest scopes the
+    /// reference names, <c>["telemetry_apis", "group_api"]</c>: a token whose audience is <c>analytics_read</c> reads
+    /// nothing unless a deployment lists that scope here, knowing that whoever mints tokens for that audience grants it.
+    /// </summary>
+    public IList<string> AudienceScopes { get; } = [];
 
     /// <summary>
     /// Where the Development environment keeps its generated signing key pair when neither
@@ -84,11 +91,20 @@ public sealed class JwtAuthOptions
 
     internal bool HasConfiguredKeys => PublicKeyFiles.Count > 0 || !string.IsNullOrWhiteSpace(Authority);
 
+    /// <summary>The scopes an audience grants (and so the scope names accepted as audiences): none when the form is off.</summary>
+    internal IReadOnlyCollection<string> ScopesGrantedByAudience => AcceptScopeAsAudience ? [.. AudienceScopes] : [];
+
     internal void ApplyDefaults()
     {
         if (Audiences.Count == 0)
         {
             Audiences.Add("platform");
+        }
+
+        if (AudienceScopes.Count == 0)
+        {
+            AudienceScopes.Add(PlatformScopes.TelemetryApis);
+            AudienceScopes.Add(PlatformScopes.GroupApi);
         }
 
         if (Algorithms.Count == 0)

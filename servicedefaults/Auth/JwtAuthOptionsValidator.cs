@@ -26,6 +26,14 @@ internal sealed class JwtAuthOptionsValidator(IHostEnvironment environment) : IV
             failures.Add($"{Section}:Audiences must not contain an empty value.");
         }
 
+        foreach (var scope in options.AudienceScopes)
+        {
+            if (!PlatformScopes.All.Contains(scope, StringComparer.Ordinal))
+            {
+                failures.Add($"{Section}:AudienceScopes contains '{scope}', which is not a platform scope; use only {string.Join(", ", PlatformScopes.All)}.");
+            }
+        }
+
         foreach (var algorithm in options.Algorithms)
         {
             if (!JwtAuthOptions.PermittedAlgorithms.Contains(algorithm, StringComparer.Ordinal))

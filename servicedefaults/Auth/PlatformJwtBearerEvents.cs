@@ -16,7 +16,7 @@ internal sealed class PlatformJwtBearerEvents(JwtAuthOptions options) : JwtBeare
         ArgumentNullException.ThrowIfNull(context);
         if (context.Principal is { } principal)
         {
-            TokenClaims.Normalize(principal, options.TenantClaim, options.AcceptScopeAsAudience);
+            TokenClaims.Normalize(principal, options.TenantClaim, options.ScopesGrantedByAudience);
         }
 
         return Task.CompletedTask;

@@ -12,6 +12,6 @@ public static class PlatformScopes
     /// <summary>Read the query API.</summary>
     public const string AnalyticsRead = "analytics_read";
 
-    /// <summary>The scope names an audience may stand for (see <see cref="JwtAuthOptions.AcceptScopeAsAudience"/>).</summary>
+    /// <summary>Every scope the platform knows: the most <see cref="JwtAuthOptions.AudienceScopes"/> may list.</summary>
     internal static readonly string[] All = [TelemetryApis, GroupApi, AnalyticsRead];
 }

@@ -14,10 +14,10 @@ internal static class TokenClaims
 
     /// <summary>
     /// Every scope granted, distinct, in order of appearance: <c>scope</c> (space separated),
-    /// <c>scp</c> (a string, space separated, or an array, which arrives as one claim per item) and,
-    /// when <paramref name="acceptScopeAsAudience"/>, audiences that are platform scope names.
+    /// <c>scp</c> (a string, space separated, or an array, which arrives as one claim per item) and
+    /// audiences named in <paramref name="audienceScopes"/> (empty when the audience form is off).
     /// </summary>
-    public static IReadOnlyList<string> GrantedScopes(IEnumerable<Claim> claims, bool acceptScopeAsAudience)
+    public static IReadOnlyList<string> GrantedScopes(IEnumerable<Claim> claims, IReadOnlyCollection<string> audienceScopes)
     {
         ArgumentNullException.ThrowIfNull(claims);
         var scopes = new List<string>();
@@ -38,7 +38,7 @@ internal static class TokenClaims
                     }
 
                     break;
-                case "aud" when acceptScopeAsAudience && PlatformScopes.All.Contains(claim.Value, StringComparer.Ordinal):
+                case "aud" when audienceScopes.Contains(claim.Value, StringComparer.Ordinal):
                     AddOnce(scopes, claim.Value);
                     break;
                 default:
@@ -91,7 +91,7 @@ internal static class TokenClaims
     /// Replaces whatever platform claims the token brought with the ones derived from it, so a
     /// token cannot grant itself a scope or a tenant by carrying <c>platform_*</c> claims.
     /// </summary>
-    public static void Normalize(ClaimsPrincipal principal, string tenantClaim, bool acceptScopeAsAudience)
+    public static void Normalize(ClaimsPrincipal principal, string tenantClaim, IReadOnlyCollection<string> audienceScopes)
     {
         ArgumentNullException.ThrowIfNull(principal);
         if (principal.Identity is not ClaimsIdentity identity)
@@ -100,7 +100,7 @@ internal static class TokenClaims
         }
 
         // Read the sources before stripping, in case the tenant claim is configured as platform_tenant itself.
-        var scopes = GrantedScopes(identity.Claims, acceptScopeAsAudience);
+        var scopes = GrantedScopes(identity.Claims, audienceScopes);
         var tenant = Tenant(identity.Claims, tenantClaim);
 
         foreach (var each in principal.Identities)

@@ -228,27 +228,26 @@ internal sealed partial class ClickHouseEventStore : IGroupQueries
     /// <summary>
     /// HAVING over one group's current values: for every filter a value of that key matching it; without a filter, a
     /// group_type (every group has one: see <see cref="KeysOf"/>).
-    /// Array values match an equality operand they hold: inside canonical JSON an unescaped <c>,"x",</c> can only be an
-    /// element boundary, because every quote inside a string is escaped.
+    /// An array matches an equality operand it holds as an element (see <see cref="ArrayElements"/>): a token is an element
+    /// when the running sum of its brackets up to it is one. The cheap tests come first.
     /// </summary>
     private static string Selection(IReadOnlyList<TraitFilter> filters)
     {
         var sql = new StringBuilder(filters.Count == 0 ? $"countIf(trait_key = {String(KnownTraits.GroupType)} AND cl = 0) > 0" : "1");
+        var tokens = $"extractAll(v, {String(ArrayElements.TokenPattern)})";
         foreach (var filter in filters)
         {
             string condition;
             switch (filter.Operator)
             {
                 case FilterOperator.Equals:
-                    var alternatives = new List<string>();
-                    foreach (var operand in filter.JsonOperands)
-                    {
-                        alternatives.Add($"v = {String(operand)}");
-                        alternatives.Add(
-                            $"(substring(v, 1, 1) = '[' AND position(concat(',', substring(v, 2, length(v) - 2), ','), {String("," + operand + ",")}) > 0)");
-                    }
-
-                    condition = "(" + string.Join(" OR ", alternatives) + ")";
+                    var operands = Strings(filter.JsonOperands);
+                    var contained = string.Join(" OR ", filter.JsonOperands.Select(operand => $"position(v, {String(operand)}) > 0"));
+                    condition = $$"""
+                        (v IN ({{operands}}) OR (substring(v, 1, 1) = '[' AND ({{contained}})
+                            AND arrayExists((t, depth) -> depth = 1 AND t IN ({{operands}}),
+                                {{tokens}}, arrayCumSum(arrayMap(t -> multiIf(t = '[' OR t = '{', 1, t = ']' OR t = '}', -1, 0), {{tokens}})))))
+                        """;
                     break;
                 case FilterOperator.Prefix:
                     var prefix = filter.JsonOperands[0];

@@ -215,8 +215,9 @@ internal sealed partial class DuckDbEventStore : IGroupQueries
 
     /// <summary>
     /// One <c>AND g.group_id IN (...)</c> per filter over the current values, operands added as parameters.
-    /// Array values match an equality operand they hold: inside canonical JSON an unescaped <c>,"x",</c> can only be an
-    /// element boundary, because every quote inside a string is escaped.
+    /// An array matches an equality operand it holds as an element (see <see cref="ArrayElements"/>): its tokens are folded
+    /// left to right into the depth, and the fold turns -1 for good at an operand met at depth one (the array's own).
+    /// The cheap tests come first: DuckDB evaluates the fold only for arrays whose text contains an operand at all.
     /// </summary>
     private static string FilterConditions(DuckDBCommand command, IReadOnlyList<TraitFilter> filters)
     {
@@ -229,16 +230,24 @@ internal sealed partial class DuckDbEventStore : IGroupQueries
             switch (filter.Operator)
             {
                 case FilterOperator.Equals:
-                    var alternatives = new List<string>();
+                    var operands = new List<string>();
+                    var contained = new List<string>();
                     foreach (var operand in filter.JsonOperands)
                     {
                         command.Parameters.Add(new DuckDBParameter(operand));
-                        var p = command.Parameters.Count;
-                        alternatives.Add($"f.value_json = ${p}");
-                        alternatives.Add($"(starts_with(f.value_json, '[') AND contains(',' || substring(f.value_json, 2, length(f.value_json) - 2) || ',', ',' || ${p} || ','))");
+                        operands.Add($"${command.Parameters.Count}");
+                        contained.Add($"contains(f.value_json, ${command.Parameters.Count})");
                     }
 
-                    condition = "(" + string.Join(" OR ", alternatives) + ")";
+                    var list = string.Join(", ", operands);
+                    condition = $$"""
+                        (f.value_json IN ({{list}}) OR (starts_with(f.value_json, '[') AND ({{string.Join(" OR ", contained)}})
+                            AND list_reduce(
+                                list_transform(regexp_extract_all(f.value_json, '{{ArrayElements.TokenPattern}}'),
+                                    t -> CASE WHEN t IN ('[', '{') THEN 1 WHEN t IN (']', '}') THEN -1 WHEN t IN ({{list}}) THEN 2 ELSE 0 END),
+                                (depth, t) -> CASE WHEN depth < 0 THEN depth WHEN t = 2 THEN CASE WHEN depth = 1 THEN -1 ELSE depth END ELSE depth + t END,
+                                0) = -1))
+                        """;
                     break;
                 case FilterOperator.Prefix:
                     command.Parameters.Add(new DuckDBParameter(filter.JsonOperands[0]));

@@ -6,7 +6,7 @@ namespace Platform.Perf.Bench.Results;
 /// <summary>results.md: the machine, every scenario's figures with the ratios to the same run's baselines, CPU per event, memory.</summary>
 internal static class ResultsMarkdown
 {
-    // Architecture §8's targets, reported beside the figures (not enforced: the script fails on checks, not on targets).
+    // The performance targets of docs/architecture.md, reported beside the figures (not enforced: the script fails on checks, not on targets).
     private const double P99TargetMs = 100;
     private const double GatewayRssTargetMb = 256;
     private const double IngestRssTargetMb = 512;
@@ -80,7 +80,7 @@ internal static class ResultsMarkdown
         {
             md.AppendLine(Invariant($"p99 at half of the gateway's peak ({gatewayHalf.Offered}): {Ms(gatewayHalf.P99Ms)} through the gateway") +
                 (directHalf is null ? "" : Invariant($", {Ms(directHalf.P99Ms)} straight to ingest at the same rate")) +
-                Invariant($"; the §8 target is under {P99TargetMs:F0} ms: {(gatewayHalf.P99Ms < P99TargetMs ? "met" : "not met")}."));
+                Invariant($"; the target is under {P99TargetMs:F0} ms: {(gatewayHalf.P99Ms < P99TargetMs ? "met" : "not met")}."));
             md.AppendLine();
         }
 
@@ -207,7 +207,7 @@ internal static class ResultsMarkdown
         var scenario = results.Named(BenchResults.SustainedScenario);
         md.AppendLine(Invariant($"Sustained run ({scenario?.Load?.Offered ?? "?"} through the gateway, {sustained[^1].ElapsedSeconds - sustained[0].ElapsedSeconds:F0} s; every second in `sustained-rss.csv`):"));
         md.AppendLine();
-        md.AppendLine("| process | start | end | max | end − start | §8 target | within |");
+        md.AppendLine("| process | start | end | max | end − start | target | within |");
         md.AppendLine("| --- | --- | --- | --- | --- | --- | --- |");
         foreach (var (component, target) in new[] { ("gateway", GatewayRssTargetMb), ("ingest", IngestRssTargetMb), ("redis", 0.0), ("clickhouse", 0.0) })
         {

@@ -150,6 +150,42 @@ public sealed class AuthOptionsValidationTests : IDisposable
     }
 
     [Fact]
+    public async Task Audience_scopes_configured_widen_what_an_audience_grants()
+    {
+        var settings = AuthTestApp.Settings(_keys);
+        settings["Auth:AudienceScopes:0"] = "analytics_read";
+        await using var app = await AuthTestApp.StartAsync(settings);
+        var readAudience = TestTokens.ValidPayload(p =>
+        {
+            p.Remove("scope");
+            p["aud"] = "analytics_read";
+        });
+        var ingestAudience = TestTokens.ValidPayload(p =>
+        {
+            p.Remove("scope");
+            p["aud"] = "telemetry_apis";
+        });
+
+        var read = await app.GetAsync("/read-probe", TestTokens.Sign(readAudience, _keys.RsaCredentials()));
+        var ingest = await app.GetAsync("/ingest-probe", TestTokens.Sign(ingestAudience, _keys.RsaCredentials()));
+
+        Assert.Equal(HttpStatusCode.OK, read.StatusCode);
+        // The list replaces the default: telemetry_apis is no longer an audience.
+        Assert.Equal(HttpStatusCode.Unauthorized, ingest.StatusCode);
+    }
+
+    [Fact]
+    public async Task Audience_scope_that_is_not_a_platform_scope_stops_the_host()
+    {
+        var settings = AuthTestApp.Settings(_keys);
+        settings["Auth:AudienceScopes:0"] = "admin";
+
+        var failure = await StartFailureAsync(settings);
+
+        Assert.Contains("Auth:AudienceScopes contains 'admin'", failure.Message, StringComparison.Ordinal);
+    }
+
+    [Fact]
     public async Task Tenant_is_read_from_the_configured_tenant_claim()
     {
         var settings = AuthTestApp.Settings(_keys);

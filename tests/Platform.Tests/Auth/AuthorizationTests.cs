@@ -114,4 +114,25 @@ public sealed class AuthorizationTests(AuthAppFixture fixture) : IClassFixture<A
 
         await ContractAssert.ErrorAsync(response, HttpStatusCode.Forbidden);
     }
+
+    [Fact]
+    public async Task An_audience_named_after_the_read_scope_is_refused_and_grants_nothing()
+    {
+        // The reference's audience form covers its ingest scopes only: aud analytics_read must not open the query API.
+        var payload = TestTokens.ValidPayload(p =>
+        {
+            p.Remove("scope");
+            p["aud"] = new[] { TestTokens.Audience, "analytics_read" };
+        });
+
+        var read = await _app.GetAsync("/read-probe", TestTokens.Sign(payload, _keys.RsaCredentials()));
+        var alone = await _app.GetAsync("/read-probe", TestTokens.Sign(TestTokens.ValidPayload(p =>
+        {
+            p.Remove("scope");
+            p["aud"] = "analytics_read";
+        }), _keys.RsaCredentials()));
+
+        Assert.Equal("token lacks the analytics_read scope", await ContractAssert.ErrorAsync(read, HttpStatusCode.Forbidden));
+        Assert.Equal("access token audience not accepted", await ContractAssert.ErrorAsync(alone, HttpStatusCode.Unauthorized));
+    }
 }

@@ -9,10 +9,13 @@ namespace Platform.Tests.Auth;
 /// <summary>Scope and tenant extraction over claims exactly as the token handler produces them from a payload.</summary>
 public sealed class TokenClaimsTests
 {
+    /// <summary>What an audience may grant by default (<c>Auth:AudienceScopes</c>).</summary>
+    private static readonly string[] IngestScopes = [PlatformScopes.TelemetryApis, PlatformScopes.GroupApi];
+
     [Fact]
     public void Scope_claim_is_split_on_spaces()
     {
-        var scopes = TokenClaims.GrantedScopes(Claims(new { scope = " openid  group_api profile " }), acceptScopeAsAudience: true);
+        var scopes = TokenClaims.GrantedScopes(Claims(new { scope = " openid  group_api profile " }), IngestScopes);
 
         Assert.Equal(["openid", "group_api", "profile"], scopes);
     }
@@ -20,7 +23,7 @@ public sealed class TokenClaimsTests
     [Fact]
     public void Scp_string_is_split_on_spaces()
     {
-        var scopes = TokenClaims.GrantedScopes(Claims(new { scp = "group_api analytics_read" }), acceptScopeAsAudience: true);
+        var scopes = TokenClaims.GrantedScopes(Claims(new { scp = "group_api analytics_read" }), IngestScopes);
 
         Assert.Equal(["group_api", "analytics_read"], scopes);
     }
@@ -28,7 +31,7 @@ public sealed class TokenClaimsTests
     [Fact]
     public void Each_item_of_an_scp_array_is_a_scope()
     {
-        var scopes = TokenClaims.GrantedScopes(Claims(new { scp = new[] { "group_api", "analytics_read" } }), acceptScopeAsAudience: true);
+        var scopes = TokenClaims.GrantedScopes(Claims(new { scp = new[] { "group_api", "analytics_read" } }), IngestScopes);
 
         Assert.Equal(["group_api", "analytics_read"], scopes);
     }
@@ -38,14 +41,23 @@ public sealed class TokenClaimsTests
     {
         var claims = Claims(new { aud = new[] { "platform", "telemetry_apis" } });
 
-        Assert.Equal(["telemetry_apis"], TokenClaims.GrantedScopes(claims, acceptScopeAsAudience: true));
-        Assert.Empty(TokenClaims.GrantedScopes(claims, acceptScopeAsAudience: false));
+        Assert.Equal(["telemetry_apis"], TokenClaims.GrantedScopes(claims, IngestScopes));
+        Assert.Empty(TokenClaims.GrantedScopes(claims, []));
+    }
+
+    [Fact]
+    public void An_audience_grants_only_the_scopes_it_may_stand_for()
+    {
+        var claims = Claims(new { aud = new[] { "analytics_read", "group_api" } });
+
+        Assert.Equal(["group_api"], TokenClaims.GrantedScopes(claims, IngestScopes));
+        Assert.Equal(["analytics_read", "group_api"], TokenClaims.GrantedScopes(claims, [PlatformScopes.AnalyticsRead, PlatformScopes.GroupApi]));
     }
 
     [Fact]
     public void Audience_that_is_not_a_platform_scope_grants_nothing()
     {
-        var scopes = TokenClaims.GrantedScopes(Claims(new { aud = "admin" }), acceptScopeAsAudience: true);
+        var scopes = TokenClaims.GrantedScopes(Claims(new { aud = "admin" }), IngestScopes);
 
         Assert.Empty(scopes);
     }
@@ -55,13 +67,13 @@ public sealed class TokenClaimsTests
     {
         var claims = Claims(new { scope = "group_api group_api", scp = new[] { "group_api" }, aud = "group_api" });
 
-        Assert.Equal(["group_api"], TokenClaims.GrantedScopes(claims, acceptScopeAsAudience: true));
+        Assert.Equal(["group_api"], TokenClaims.GrantedScopes(claims, IngestScopes));
     }
 
     [Fact]
     public void Scope_claims_that_are_not_strings_are_ignored()
     {
-        var scopes = TokenClaims.GrantedScopes(Claims(new { scope = 7, scp = new { group_api = true } }), acceptScopeAsAudience: true);
+        var scopes = TokenClaims.GrantedScopes(Claims(new { scope = 7, scp = new { group_api = true } }), IngestScopes);
 
         Assert.Empty(scopes);
     }
@@ -74,7 +86,7 @@ public sealed class TokenClaimsTests
         {
             var claim = new Claim("scope", string.Join(new string(' ', spaces), words));
 
-            var scopes = TokenClaims.GrantedScopes([claim], acceptScopeAsAudience: false);
+            var scopes = TokenClaims.GrantedScopes([claim], []);
 
             Assert.Equal(words.Distinct(StringComparer.Ordinal), scopes);
         });
@@ -131,7 +143,7 @@ public sealed class TokenClaimsTests
             "test");
         var principal = new ClaimsPrincipal(identity);
 
-        TokenClaims.Normalize(principal, "tenant_id", acceptScopeAsAudience: true);
+        TokenClaims.Normalize(principal, "tenant_id", IngestScopes);
 
         Assert.Equal("acme", principal.GetTenant());
         Assert.Equal(["analytics_read"], principal.FindAll(PlatformClaims.Scope).Select(c => c.Value));
@@ -143,7 +155,7 @@ public sealed class TokenClaimsTests
     {
         var principal = new ClaimsPrincipal(new ClaimsIdentity(Claims(new { scope = "group_api", platform_tenant = "victim" }), "test"));
 
-        TokenClaims.Normalize(principal, "tenant_id", acceptScopeAsAudience: true);
+        TokenClaims.Normalize(principal, "tenant_id", IngestScopes);
 
         Assert.Null(principal.GetTenant());
         Assert.True(principal.HasScope(PlatformScopes.GroupApi));

@@ -224,6 +224,45 @@ public abstract class QueryApiContract : IDisposable
         Assert.Equal(expected, string.Join(",", Strings(groups["items"], "group_id")));
     }
 
+    /// <summary>Arrays whose elements hold, or only resemble, the operands the filters below ask for.</summary>
+    private async Task SeedArraysAsync()
+    {
+        await IngestAsync("acme",
+            Event("n1", "u", "2024-01-01T10:00:00Z", """{"group_type":"Account","meta":["b","a"],"enrichment_tags":["saas","b2b"]}"""),
+            Event("n2", "u", "2024-01-01T10:00:00Z", """{"group_type":"Account","meta":[{"k":["x","a"]}]}"""),
+            Event("n3", "u", "2024-01-01T10:00:00Z", """{"group_type":"Account","meta":[["x","a","y"]]}"""),
+            Event("n4", "u", "2024-01-01T10:00:00Z", """{"group_type":"Account","meta":[{"k":["x","a","y"]},{"a":"a"}]}"""),
+            Event("n5", "u", "2024-01-01T10:00:00Z", """{"group_type":"Account","meta":["[a]","x,\"a\",y","a\\",5.0,[true],[[7]]]}"""),
+            Event("n6", "u", "2024-01-01T10:00:00Z", """{"group_type":"Account","meta":"a"}"""),
+            Event("n7", "u", "2024-01-01T10:00:00Z", """{"group_type":"Account","meta":[1,{"b":[2]},"a",true,7]}"""),
+            Event("n8", "u", "2024-01-01T10:00:00Z", """{"group_type":"Account","enrichment_tags":[],"meta":[]}"""));
+    }
+
+    [Theory]
+    [InlineData("trait.meta=a", "n1,n6,n7")]
+    [InlineData("trait.meta=x", "")]
+    [InlineData("trait.meta=%5Ba%5D", "n5")]
+    [InlineData("trait.meta=a%5C", "n5")]
+    [InlineData("trait.meta=k", "")]
+    [InlineData("trait.meta=5.0", "n5")]
+    [InlineData("trait.meta=5", "")]
+    [InlineData("trait.meta=true", "n7")]
+    [InlineData("trait.meta=7", "n7")]
+    [InlineData("trait.meta=2", "")]
+    [InlineData("trait.meta=y&trait.meta=a", "n1,n6,n7")]
+    [InlineData("trait.enrichment_tags=b2b", "n1")]
+    public async Task An_array_trait_matches_the_values_it_holds_as_elements_not_values_nested_deeper(string filter, string expected)
+    {
+        await SeedArraysAsync();
+
+        var groups = await OkAsync($"/api/groups?{filter}");
+        var counts = await OkAsync($"/api/traits/group_type/counts?{filter}");
+
+        Assert.Equal(expected, string.Join(",", Strings(groups["items"], "group_id")));
+        var matched = expected.Length == 0 ? 0 : expected.Split(',').Length;
+        Assert.Equal(matched, counts["buckets"]!.AsArray().Sum(b => b!["groups"]!.GetValue<long>()));
+    }
+
     [Fact]
     public async Task Filtered_groups_carry_their_current_traits_and_page_by_group_id()
     {

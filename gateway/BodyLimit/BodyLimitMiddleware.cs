@@ -1,6 +1,6 @@
 using Microsoft.AspNetCore.Http.Features;
 using Microsoft.Extensions.Options;
-using Platform.Gateway.Hosting;
+using Platform.ServiceDefaults.Hosting;
 using Platform.ServiceDefaults.Contract;
 using Platform.ServiceDefaults.Http;
 
@@ -16,7 +16,7 @@ internal static class BodyLimitMiddleware
 {
     public static IHostApplicationBuilder AddBodyLimit(this IHostApplicationBuilder builder)
     {
-        builder.AddValidatedOptions<BodyLimitOptions>(BodyLimitOptions.Section);
+        builder.AddSectionOptions<BodyLimitOptions, BodyLimitOptionsValidator>(BodyLimitOptions.Section);
         return builder;
     }
 

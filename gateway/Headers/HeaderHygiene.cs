@@ -1,6 +1,6 @@
 using System.Collections.Frozen;
 using Microsoft.Extensions.Options;
-using Platform.Gateway.Hosting;
+using Platform.ServiceDefaults.Hosting;
 
 namespace Platform.Gateway.Headers;
 
@@ -14,7 +14,7 @@ internal static class HeaderHygiene
 {
     public static IHostApplicationBuilder AddHeaderHygiene(this IHostApplicationBuilder builder)
     {
-        builder.AddValidatedOptions<HeaderOptions>(HeaderOptions.Section);
+        builder.AddSectionOptions<HeaderOptions, HeaderOptionsValidator>(HeaderOptions.Section);
         builder.Services.AddSingleton<StrippedHeaders>();
         return builder;
     }

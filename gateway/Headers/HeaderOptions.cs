@@ -1,9 +1,11 @@
-using Platform.Gateway.Hosting;
+using System.ComponentModel.DataAnnotations;
+using Microsoft.Extensions.Options;
+using Platform.ServiceDefaults.Hosting;
 
 namespace Platform.Gateway.Headers;
 
 /// <summary>Which client headers never reach ingest. Section "Headers".</summary>
-internal sealed class HeaderOptions : IValidatedOptions
+internal sealed class HeaderOptions
 {
     public const string Section = "Headers";
 
@@ -21,24 +23,14 @@ internal sealed class HeaderOptions : IValidatedOptions
     ];
 
     /// <summary>More headers to remove, in addition to the built-in list (names, case-insensitive).</summary>
+    [NoEmptyItems]
     public IList<string> AlsoStrip { get; } = [];
 
     /// <summary>The request id header the gateway sets (replacing a client's) and returns on the response.</summary>
+    [Required]
+    [RegularExpression("^[!-9;-~]+$", ErrorMessage = "{0} must be a header name: visible ASCII characters other than ':'.")]
     public string RequestIdHeader { get; set; } = "X-Request-Id";
-
-    public IEnumerable<string> Problems()
-    {
-        if (string.IsNullOrWhiteSpace(RequestIdHeader) || RequestIdHeader.Any(c => c <= ' ' || c >= 127 || c == ':'))
-        {
-            yield return $"{Section}:RequestIdHeader must be a header name (got '{RequestIdHeader}').";
-        }
-
-        for (var i = 0; i < AlsoStrip.Count; i++)
-        {
-            if (string.IsNullOrWhiteSpace(AlsoStrip[i]))
-            {
-                yield return $"{Section}:AlsoStrip:{i} is empty.";
-            }
-        }
-    }
 }
+
+[OptionsValidator]
+internal sealed partial class HeaderOptionsValidator : IValidateOptions<HeaderOptions>;

@@ -1,7 +1,7 @@
 using Platform.Gateway.BodyLimit;
 using Platform.Gateway.Headers;
 using Microsoft.Extensions.Options;
-using Platform.Gateway.Hosting;
+using Platform.ServiceDefaults.Hosting;
 using Platform.ServiceDefaults.Contract;
 using Yarp.ReverseProxy.Configuration;
 using Yarp.ReverseProxy.Forwarder;
@@ -15,7 +15,7 @@ internal static class ProxyExtensions
     /// <summary>YARP with the ingest routes and cluster of <see cref="IngestRoutes"/>, health checks and a tuned connection pool.</summary>
     public static IHostApplicationBuilder AddIngestProxy(this IHostApplicationBuilder builder)
     {
-        builder.AddValidatedOptions<ProxyOptions>(ProxyOptions.Section);
+        builder.AddSectionOptions<ProxyOptions, ProxyOptionsValidator>(ProxyOptions.Section);
         // Forward the path exactly as the client encoded it. YARP rebuilds it from the decoded path, where an encoded
         // slash stays "%2F" and is then encoded again to "%252F" (dotnet/yarp#1419), so an id holding '/' would
         // reach ingest as another id. A raw target with dot segments is left to YARP: it must not name another path

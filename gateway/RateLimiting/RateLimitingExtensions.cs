@@ -1,5 +1,5 @@
 using Microsoft.Extensions.Options;
-using Platform.Gateway.Hosting;
+using Platform.ServiceDefaults.Hosting;
 using Platform.ServiceDefaults.Auth;
 using Platform.ServiceDefaults.Contract;
 
@@ -9,7 +9,8 @@ internal static class RateLimitingExtensions
 {
     public static IHostApplicationBuilder AddTenantRateLimiting(this IHostApplicationBuilder builder)
     {
-        builder.AddValidatedOptions<RateLimitingOptions>(RateLimitingOptions.Section);
+        builder.AddSectionOptions<RateLimitingOptions, RateLimitingOptionsValidator>(RateLimitingOptions.Section)
+            .AddRules<RateLimitingOptions, RateLimitingOptionsRules>();
         builder.Services.AddSingleton<TenantRateLimiter>();
         return builder;
     }

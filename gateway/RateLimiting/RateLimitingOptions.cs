@@ -1,9 +1,10 @@
-using Platform.Gateway.Hosting;
+using System.ComponentModel.DataAnnotations;
+using Microsoft.Extensions.Options;
 
 namespace Platform.Gateway.RateLimiting;
 
-/// <summary>Per-tenant token buckets. Section "RateLimiting".</summary>
-internal sealed class RateLimitingOptions : IValidatedOptions
+/// <summary>Per-tenant token buckets. Section "RateLimiting"; the buckets are checked by <see cref="RateLimitingOptionsRules"/>.</summary>
+internal sealed class RateLimitingOptions
 {
     public const string Section = "RateLimiting";
 
@@ -19,32 +20,33 @@ internal sealed class RateLimitingOptions : IValidatedOptions
     public IDictionary<string, TenantLimit> Tenants { get; } = new Dictionary<string, TenantLimit>(StringComparer.Ordinal);
 
     /// <summary>After a Redis command fails, how long to use local limits before trying Redis again.</summary>
+    [Range(typeof(TimeSpan), "00:00:00.001", "01:00:00")]
     public TimeSpan RedisRetryInterval { get; set; } = TimeSpan.FromSeconds(5);
 
     public TenantLimit LimitFor(string tenant) =>
         Tenants.TryGetValue(tenant, out var limit)
             ? new TenantLimit { RequestsPerSecond = limit.RequestsPerSecond ?? RequestsPerSecond, Burst = limit.Burst ?? Burst }
             : new TenantLimit { RequestsPerSecond = RequestsPerSecond, Burst = Burst };
+}
 
-    public IEnumerable<string> Problems()
+[OptionsValidator]
+internal sealed partial class RateLimitingOptionsValidator : IValidateOptions<RateLimitingOptions>;
+
+/// <summary>Each tenant's bucket, its unset values taken from the defaults: a relation annotations cannot state.</summary>
+internal sealed class RateLimitingOptionsRules : IValidateOptions<RateLimitingOptions>
+{
+    private const string Section = RateLimitingOptions.Section;
+
+    public ValidateOptionsResult Validate(string? name, RateLimitingOptions options)
     {
-        foreach (var problem in TokenBucket.Problems(Section, RequestsPerSecond, Burst))
+        ArgumentNullException.ThrowIfNull(options);
+        var problems = TokenBucket.Problems(Section, options.RequestsPerSecond, options.Burst).ToList();
+        foreach (var (tenant, limit) in options.Tenants)
         {
-            yield return problem;
+            problems.AddRange(TokenBucket.Problems($"{Section}:Tenants:{tenant}", limit.RequestsPerSecond ?? options.RequestsPerSecond, limit.Burst ?? options.Burst));
         }
 
-        foreach (var (tenant, limit) in Tenants)
-        {
-            foreach (var problem in TokenBucket.Problems($"{Section}:Tenants:{tenant}", limit.RequestsPerSecond ?? RequestsPerSecond, limit.Burst ?? Burst))
-            {
-                yield return problem;
-            }
-        }
-
-        if (RedisRetryInterval <= TimeSpan.Zero)
-        {
-            yield return $"{Section}:RedisRetryInterval must be a positive duration (got {RedisRetryInterval:c}).";
-        }
+        return problems.Count == 0 ? ValidateOptionsResult.Success : ValidateOptionsResult.Fail(problems);
     }
 }
 

@@ -1,5 +1,5 @@
 using Microsoft.Extensions.Options;
-using Platform.Gateway.Hosting;
+using Platform.ServiceDefaults.Hosting;
 using StackExchange.Redis;
 
 namespace Platform.Gateway.Redis;
@@ -73,7 +73,7 @@ internal static class RedisExtensions
 {
     public static IHostApplicationBuilder AddRedisConnection(this IHostApplicationBuilder builder)
     {
-        builder.AddValidatedOptions<RedisOptions>(RedisOptions.Section);
+        builder.AddSectionOptions<RedisOptions, RedisOptionsValidator>(RedisOptions.Section);
         builder.Services.AddSingleton<RedisConnection>();
         builder.Services.AddHostedService(static services => services.GetRequiredService<RedisConnection>());
         return builder;

@@ -1,13 +1,15 @@
-using Platform.Gateway.Hosting;
+using Microsoft.Extensions.Options;
+using Platform.ServiceDefaults.Hosting;
 
 namespace Platform.Gateway.Revocation;
 
 /// <summary>Revoked tokens, by their <c>jti</c>. Section "Revocation".</summary>
-internal sealed class RevocationOptions : IValidatedOptions
+internal sealed class RevocationOptions
 {
     public const string Section = "Revocation";
 
     /// <summary>Token ids refused with 401 (reloaded when the configuration changes).</summary>
+    [NoEmptyItems]
     public IList<string> DeniedTokenIds { get; } = [];
 
     /// <summary>
@@ -16,15 +18,7 @@ internal sealed class RevocationOptions : IValidatedOptions
     /// (the configured list still applies), because an outage must not refuse every client.
     /// </summary>
     public bool CheckRedis { get; set; } = true;
-
-    public IEnumerable<string> Problems()
-    {
-        for (var i = 0; i < DeniedTokenIds.Count; i++)
-        {
-            if (string.IsNullOrWhiteSpace(DeniedTokenIds[i]))
-            {
-                yield return $"{Section}:DeniedTokenIds:{i} is empty.";
-            }
-        }
-    }
 }
+
+[OptionsValidator]
+internal sealed partial class RevocationOptionsValidator : IValidateOptions<RevocationOptions>;

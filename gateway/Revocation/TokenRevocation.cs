@@ -1,7 +1,7 @@
 using System.Collections.Frozen;
 using Microsoft.Extensions.Options;
 using Microsoft.IdentityModel.JsonWebTokens;
-using Platform.Gateway.Hosting;
+using Platform.ServiceDefaults.Hosting;
 using Platform.Gateway.Redis;
 using Platform.ServiceDefaults.Contract;
 using StackExchange.Redis;
@@ -59,7 +59,7 @@ internal static class TokenRevocationExtensions
 {
     public static IHostApplicationBuilder AddTokenRevocation(this IHostApplicationBuilder builder)
     {
-        builder.AddValidatedOptions<RevocationOptions>(RevocationOptions.Section);
+        builder.AddSectionOptions<RevocationOptions, RevocationOptionsValidator>(RevocationOptions.Section);
         builder.Services.AddSingleton<TokenRevocation>();
         return builder;
     }

@@ -9,12 +9,12 @@ internal static class DedupExtensions
 {
     public static IHostApplicationBuilder AddDedup(this IHostApplicationBuilder builder)
     {
-        builder.AddSectionOptions<DedupOptions>(DedupOptions.Section);
-        builder.Services.AddSingleton<IValidateOptions<DedupOptions>, DedupOptionsValidator>();
+        builder.AddSectionOptions<DedupOptions, DedupOptionsValidator>(DedupOptions.Section)
+            .AddRules<DedupOptions, DedupOptionsRules>();
 
         // Chosen when first resolved, not here: configuration sources added by a host (or a test) after this call still count.
         builder.Services.AddSingleton<IDedupStore>(static services =>
-            services.GetRequiredService<IOptions<DedupOptions>>().Value.Backend == DedupBackends.Redis
+            services.GetRequiredService<IOptions<DedupOptions>>().Value.Backend == DedupBackend.Redis
                 ? ActivatorUtilities.CreateInstance<RedisDedupStore>(services)
                 : ActivatorUtilities.CreateInstance<InMemoryDedupStore>(services));
         builder.Services.AddHostedService<RedisDedupConnector>();

@@ -12,7 +12,7 @@ internal static class GroupApiEndpoints
 {
     public static IHostApplicationBuilder AddGroupApi(this IHostApplicationBuilder builder)
     {
-        builder.AddSectionOptions<GroupApiOptions>(GroupApiOptions.Section);
+        builder.AddSectionOptions<GroupApiOptions, GroupApiOptionsValidator>(GroupApiOptions.Section);
         builder.Services.AddSingleton<GroupEventParser>();
         builder.Services.AddSingleton<IngestPipeline>();
         return builder;

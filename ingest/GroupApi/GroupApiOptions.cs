@@ -1,5 +1,6 @@
 using System.ComponentModel.DataAnnotations;
 using Platform.Ingest.Events;
+using Microsoft.Extensions.Options;
 
 namespace Platform.Ingest.GroupApi;
 
@@ -53,3 +54,6 @@ internal sealed class GroupApiOptions
     [Range(4, 256)]
     public int MaxJsonDepth { get; set; } = 32;
 }
+
+[OptionsValidator]
+internal sealed partial class GroupApiOptionsValidator : IValidateOptions<GroupApiOptions>;

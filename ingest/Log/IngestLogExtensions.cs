@@ -14,8 +14,8 @@ internal static class IngestLogExtensions
     public static IHostApplicationBuilder AddIngestLog(this IHostApplicationBuilder builder)
     {
         ArgumentNullException.ThrowIfNull(builder);
-        builder.AddSectionOptions<IngestLogOptions>(IngestLogOptions.Section);
-        builder.Services.AddSingleton<IValidateOptions<IngestLogOptions>, IngestLogOptionsValidator>();
+        builder.AddSectionOptions<IngestLogOptions, IngestLogOptionsValidator>(IngestLogOptions.Section)
+            .AddRules<IngestLogOptions, IngestLogOptionsRules>();
         builder.Services.AddSingleton(static services =>
         {
             var options = services.GetRequiredService<IOptions<IngestLogOptions>>().Value;

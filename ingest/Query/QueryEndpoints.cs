@@ -18,9 +18,8 @@ internal static class QueryEndpoints
 {
     public static IHostApplicationBuilder AddQueryApi(this IHostApplicationBuilder builder)
     {
-        builder.AddSectionOptions<QueryOptions>(QueryOptions.Section)
-            .Validate(o => o.DefaultPageSize <= o.MaxPageSize, "Query:DefaultPageSize must not exceed Query:MaxPageSize.")
-            .Validate(o => o.DefaultTop <= o.MaxTop, "Query:DefaultTop must not exceed Query:MaxTop.");
+        builder.AddSectionOptions<QueryOptions, QueryOptionsValidator>(QueryOptions.Section)
+            .AddRules<QueryOptions, QueryOptionsRules>();
         builder.Services.ConfigureHttpJsonOptions(json => json.SerializerOptions.PropertyNamingPolicy = JsonNamingPolicy.SnakeCaseLower);
         return builder;
     }

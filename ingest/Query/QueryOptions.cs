@@ -1,4 +1,5 @@
 using System.ComponentModel.DataAnnotations;
+using Microsoft.Extensions.Options;
 
 namespace Platform.Ingest.Query;
 
@@ -26,4 +27,28 @@ internal sealed class QueryOptions
     /// <summary>The largest <c>top</c> a request may ask for.</summary>
     [Range(1, 10_000)]
     public int MaxTop { get; set; } = 100;
+}
+
+[OptionsValidator]
+internal sealed partial class QueryOptionsValidator : IValidateOptions<QueryOptions>;
+
+/// <summary>Each default within its bound.</summary>
+internal sealed class QueryOptionsRules : IValidateOptions<QueryOptions>
+{
+    public ValidateOptionsResult Validate(string? name, QueryOptions options)
+    {
+        ArgumentNullException.ThrowIfNull(options);
+        var problems = new List<string>();
+        if (options.DefaultPageSize > options.MaxPageSize)
+        {
+            problems.Add($"Query:DefaultPageSize ({options.DefaultPageSize}) must not exceed Query:MaxPageSize ({options.MaxPageSize}).");
+        }
+
+        if (options.DefaultTop > options.MaxTop)
+        {
+            problems.Add($"Query:DefaultTop ({options.DefaultTop}) must not exceed Query:MaxTop ({options.MaxTop}).");
+        }
+
+        return problems.Count == 0 ? ValidateOptionsResult.Success : ValidateOptionsResult.Fail(problems);
+    }
 }

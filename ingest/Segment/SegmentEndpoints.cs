@@ -20,7 +20,7 @@ internal static class SegmentEndpoints
 {
     public static IHostApplicationBuilder AddSegmentApi(this IHostApplicationBuilder builder)
     {
-        builder.AddSectionOptions<SegmentOptions>(SegmentOptions.Section);
+        builder.AddSectionOptions<SegmentOptions, SegmentOptionsValidator>(SegmentOptions.Section);
         builder.Services.AddSingleton<SegmentParser>();
         return builder;
     }

@@ -1,4 +1,5 @@
 using System.ComponentModel.DataAnnotations;
+using Microsoft.Extensions.Options;
 
 namespace Platform.Ingest.Segment;
 
@@ -29,3 +30,6 @@ internal sealed class SegmentOptions
     /// </summary>
     public bool CorrectClockSkew { get; set; } = true;
 }
+
+[OptionsValidator]
+internal sealed partial class SegmentOptionsValidator : IValidateOptions<SegmentOptions>;

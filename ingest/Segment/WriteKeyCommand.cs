@@ -121,7 +121,7 @@ internal static class WriteKeyCommand
         output.WriteLine("or as JSON (appsettings, or the file a Secret mounts at WriteKeys:File; merge into its Keys):");
         var section = new Dictionary<string, object>
         {
-            [WriteKeyOptions.SectionName] = new Dictionary<string, object>
+            [WriteKeyOptions.Section] = new Dictionary<string, object>
             {
                 ["Keys"] = new Dictionary<string, object>
                 {
@@ -150,9 +150,9 @@ internal static class WriteKeyCommand
                 return $"{path} does not hold a JSON object";
             }
 
-            if (root[WriteKeyOptions.SectionName] is not JsonObject section)
+            if (root[WriteKeyOptions.Section] is not JsonObject section)
             {
-                root[WriteKeyOptions.SectionName] = section = new JsonObject();
+                root[WriteKeyOptions.Section] = section = new JsonObject();
             }
 
             if (section["Keys"] is not JsonObject keys)

@@ -5,6 +5,7 @@ using Microsoft.Extensions.Options;
 using Platform.Ingest.Query;
 using Platform.Ingest.Storage.ClickHouse;
 using Platform.Ingest.Storage.DuckDb;
+using Platform.ServiceDefaults.Hosting;
 
 namespace Platform.Ingest.Storage;
 
@@ -19,20 +20,10 @@ internal static class StorageExtensions
         ArgumentNullException.ThrowIfNull(builder);
         var services = builder.Services;
 
-        services.AddOptions<StorageOptions>()
-            .Bind(builder.Configuration.GetSection(StorageOptions.SectionName))
-            .ValidateOnStart();
-        services.AddSingleton<IValidateOptions<StorageOptions>, StorageOptionsValidator>();
-
-        services.AddOptions<DuckDbOptions>()
-            .Bind(builder.Configuration.GetSection(DuckDbOptions.SectionName))
-            .ValidateOnStart();
-        services.AddSingleton<IValidateOptions<DuckDbOptions>, DuckDbOptionsValidator>();
-
-        services.AddOptions<ClickHouseOptions>()
-            .Bind(builder.Configuration.GetSection(ClickHouseOptions.SectionName))
-            .ValidateOnStart();
-        services.AddSingleton<IValidateOptions<ClickHouseOptions>, ClickHouseOptionsValidator>();
+        builder.AddSectionOptions<StorageOptions, StorageOptionsValidator>(StorageOptions.Section);
+        builder.AddSectionOptions<DuckDbOptions, DuckDbOptionsValidator>(DuckDbOptions.Section);
+        builder.AddSectionOptions<ClickHouseOptions, ClickHouseOptionsValidator>(ClickHouseOptions.Section)
+            .AddRules<ClickHouseOptions, ClickHouseOptionsRules>();
 
         services.AddSingleton<IEventStore>(CreateStore);
         // Every backend serves the query API too.
@@ -43,9 +34,8 @@ internal static class StorageExtensions
 
     private static IEventStore CreateStore(IServiceProvider services)
     {
-        // Resolving the options validates them; an unknown backend never gets this far.
         var backend = services.GetRequiredService<IOptions<StorageOptions>>().Value.Backend;
-        if (string.Equals(backend, StorageBackends.DuckDb, StringComparison.OrdinalIgnoreCase))
+        if (backend == StorageBackend.DuckDb)
         {
             var options = services.GetRequiredService<IOptions<DuckDbOptions>>().Value;
             var environment = services.GetRequiredService<IHostEnvironment>();
@@ -55,7 +45,7 @@ internal static class StorageExtensions
                 services.GetRequiredService<ILogger<DuckDbEventStore>>());
         }
 
-        if (string.Equals(backend, StorageBackends.ClickHouse, StringComparison.OrdinalIgnoreCase))
+        if (backend == StorageBackend.ClickHouse)
         {
             return new ClickHouseEventStore(
                 services.GetRequiredService<IOptions<ClickHouseOptions>>().Value,

@@ -21,9 +21,11 @@ internal static class WriterExtensions
     public static IHostApplicationBuilder AddWriting(this IHostApplicationBuilder builder)
     {
         ArgumentNullException.ThrowIfNull(builder);
-        builder.AddSectionOptions<WriterOptions>(WriterOptions.Section);
+        builder.AddSectionOptions<WriterOptions, WriterOptionsValidator>(WriterOptions.Section)
+            .AddRules<WriterOptions, WriterOptionsRules>();
         builder.AddIngestLog();
-        builder.AddSectionOptions<ShipperOptions>(ShipperOptions.Section);
+        builder.AddSectionOptions<ShipperOptions, ShipperOptionsValidator>(ShipperOptions.Section)
+            .AddRules<ShipperOptions, ShipperOptionsRules>();
         var services = builder.Services;
         services.AddSingleton<BatchWriter>();
         services.AddSingleton<LogShipper>();

@@ -1,4 +1,7 @@
 using System.ComponentModel.DataAnnotations;
+using Microsoft.Extensions.Options;
+using Platform.Ingest.GroupApi;
+using Platform.Ingest.Storage;
 
 namespace Platform.Ingest.Writing;
 
@@ -11,22 +14,28 @@ internal sealed class WriterOptions
 {
     public const string Section = "Writer";
 
-    /// <summary>Events accepted but not yet stored, across all requests. Beyond it requests get 503 with Retry-After.</summary>
+    /// <summary>
+    /// DuckDB: events accepted but not yet stored, across all requests. Beyond it requests get 503 with Retry-After. At
+    /// least <c>GroupApi:MaxEventsPerRequest</c>: a request is never split, so a bigger one could never be queued.
+    /// </summary>
     [Range(1_000, 10_000_000)]
     public int MaxQueuedEvents { get; set; } = 200_000;
 
-    /// <summary>Upper bound of one insert, in events. A request's events are never split between inserts.</summary>
+    /// <summary>DuckDB: upper bound of one insert, in events. A request's events are never split between inserts.</summary>
     [Range(1, 1_000_000)]
     public int MaxBatchEvents { get; set; } = 20_000;
 
     /// <summary>
-    /// How long the writer waits for more requests before inserting a small batch. Zero inserts at once;
+    /// DuckDB: how long the writer waits for more requests before inserting a small batch. Zero inserts at once;
     /// batches still grow under load because requests queue while the previous insert runs.
     /// </summary>
     [Range(typeof(TimeSpan), "00:00:00", "00:00:01")]
     public TimeSpan MaxBatchDelay { get; set; } = TimeSpan.Zero;
 
-    /// <summary>An insert taking longer than this is abandoned and its requests answered 503.</summary>
+    /// <summary>
+    /// DuckDB: an insert taking longer than this is abandoned and its requests answered 503. Below
+    /// <c>Dedup:Redis:ReservationTtl</c>, so a live request never outlives its dedup reservations.
+    /// </summary>
     [Range(typeof(TimeSpan), "00:00:01", "00:10:00")]
     public TimeSpan InsertTimeout { get; set; } = TimeSpan.FromSeconds(30);
 
@@ -44,4 +53,22 @@ internal sealed class WriterOptions
     /// <summary>The Retry-After given with a 503.</summary>
     [Range(typeof(TimeSpan), "00:00:01", "00:10:00")]
     public TimeSpan RetryAfter { get; set; } = TimeSpan.FromSeconds(2);
+}
+
+[OptionsValidator]
+internal sealed partial class WriterOptionsValidator : IValidateOptions<WriterOptions>;
+
+/// <summary>On DuckDB, where requests wait in the writer's queue: the queue holds the largest request the Group API takes.</summary>
+internal sealed class WriterOptionsRules(IOptions<StorageOptions> storage, IOptions<GroupApiOptions> groupApi) : IValidateOptions<WriterOptions>
+{
+    public ValidateOptionsResult Validate(string? name, WriterOptions options)
+    {
+        ArgumentNullException.ThrowIfNull(options);
+        var largest = groupApi.Value.MaxEventsPerRequest;
+        return !storage.Value.UsesWriteAheadLog && options.MaxQueuedEvents < largest
+            ? ValidateOptionsResult.Fail(
+                $"Writer:MaxQueuedEvents ({options.MaxQueuedEvents}) must be at least GroupApi:MaxEventsPerRequest ({largest}): " +
+                "a request is never split, so a larger one could never be queued and would always be answered 503.")
+            : ValidateOptionsResult.Success;
+    }
 }

@@ -86,7 +86,7 @@ results.Add(("dedup reserve + commit, in memory", await DedupStageAsync(() => ne
 
 if (redis is not null)
 {
-    var redisOptions = new DedupOptions { Backend = DedupBackends.Redis, Window = TimeSpan.FromMinutes(10) };
+    var redisOptions = new DedupOptions { Backend = DedupBackend.Redis, Window = TimeSpan.FromMinutes(10) };
     redisOptions.Redis.ConnectionString = redis;
     results.Add(("dedup reserve + commit, Redis (client side)", await DedupStageAsync(() =>
         new RedisDedupStore(Options.Create(redisOptions), TimeProvider.System, NullLogger<RedisDedupStore>.Instance))));

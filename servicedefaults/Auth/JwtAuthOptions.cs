@@ -1,39 +1,25 @@
+using System.ComponentModel.DataAnnotations;
+using Microsoft.Extensions.Options;
 using Microsoft.IdentityModel.Tokens;
+using Platform.ServiceDefaults.Hosting;
 
 namespace Platform.ServiceDefaults.Auth;
 
 /// <summary>
-/// How access tokens are validated, bound from the <c>Auth</c> section and checked at start
-/// (see <see cref="JwtAuthOptionsValidator"/>). Lists left empty in configuration get the
-/// documented defaults after binding: the configuration binder appends to a pre-filled list,
-/// so defaults cannot be initial values.
+/// How access tokens are validated, bound from the <c>Auth</c> section and checked at start (annotations, and
+/// <see cref="JwtAuthOptionsRules"/> for what needs the host). Lists left empty in configuration get the documented
+/// defaults after binding: the configuration binder appends to a pre-filled list, so defaults cannot be initial values.
 /// </summary>
 public sealed class JwtAuthOptions
 {
-    public const string SectionName = "Auth";
-
-    /// <summary>The only algorithms a deployment may allow: asymmetric signatures. Never <c>none</c>, never HS*.</summary>
-    internal static readonly string[] PermittedAlgorithms =
-    [
-        SecurityAlgorithms.RsaSha256,
-        SecurityAlgorithms.RsaSha384,
-        SecurityAlgorithms.RsaSha512,
-        SecurityAlgorithms.EcdsaSha256,
-        SecurityAlgorithms.EcdsaSha384,
-        SecurityAlgorithms.EcdsaSha512,
-        SecurityAlgorithms.RsaSsaPssSha256,
-    ];
-
-    internal static readonly TimeSpan MaxClockSkew = TimeSpan.FromMinutes(5);
-
-    internal static readonly TimeSpan MaxTokenCacheMaxAge = TimeSpan.FromMinutes(10);
-
-    internal const int MaxTokenCacheEntries = 1_000_000;
+    public const string Section = "Auth";
 
     /// <summary>Required: the <c>iss</c> every accepted token carries.</summary>
+    [Required(ErrorMessage = "{0} is required: set it to the 'iss' value of the tokens this service accepts.")]
     public string? Issuer { get; set; }
 
     /// <summary>Accepted <c>aud</c> values; a token is accepted when any of its audiences is listed. Default <c>["platform"]</c>.</summary>
+    [NoEmptyItems]
     public IList<string> Audiences { get; } = [];
 
     /// <summary>
@@ -41,21 +27,33 @@ public sealed class JwtAuthOptions
     /// A key's id (<c>kid</c>) is its file name without extension. Relative paths are resolved
     /// against the content root.
     /// </summary>
+    [NoEmptyItems]
     public IList<string> PublicKeyFiles { get; } = [];
 
     /// <summary>Optional OIDC authority; its discovery document's JWKS supplies signing keys (refreshed by JwtBearer).</summary>
+    [HttpUrl]
     public string? Authority { get; set; }
 
     /// <summary>Refuse an <see cref="Authority"/> reached over plain HTTP. Default true.</summary>
     public bool RequireHttpsMetadata { get; set; } = true;
 
-    /// <summary>Allowed signing algorithms. Default <c>["RS256", "ES256"]</c>; only asymmetric ones are permitted.</summary>
+    /// <summary>Allowed signing algorithms. Default <c>["RS256", "ES256"]</c>; only asymmetric ones are permitted, never <c>none</c> or HS*.</summary>
+    [ItemsAllowed(
+        SecurityAlgorithms.RsaSha256,
+        SecurityAlgorithms.RsaSha384,
+        SecurityAlgorithms.RsaSha512,
+        SecurityAlgorithms.EcdsaSha256,
+        SecurityAlgorithms.EcdsaSha384,
+        SecurityAlgorithms.EcdsaSha512,
+        SecurityAlgorithms.RsaSsaPssSha256)]
     public IList<string> Algorithms { get; } = [];
 
     /// <summary>Tolerance for <c>exp</c> and <c>nbf</c>. Default 30 s, at most 5 min.</summary>
+    [Range(typeof(TimeSpan), "00:00:00", "00:05:00")]
     public TimeSpan ClockSkew { get; set; } = TimeSpan.FromSeconds(30);
 
     /// <summary>The claim naming the token's tenant. Default <c>tenant_id</c>.</summary>
+    [Required(ErrorMessage = "{0} must name the claim that carries the tenant (default 'tenant_id').")]
     public string TenantClaim { get; set; } = "tenant_id";
 
     /// <summary>
@@ -69,6 +67,7 @@ public sealed class JwtAuthOptions
     /// reference names, <c>["telemetry_apis", "group_api"]</c>: a token whose audience is <c>analytics_read</c> reads
     /// nothing unless a deployment lists that scope here, knowing that whoever mints tokens for that audience grants it.
     /// </summary>
+    [ItemsAllowed(PlatformScopes.TelemetryApis, PlatformScopes.GroupApi, PlatformScopes.AnalyticsRead)]
     public IList<string> AudienceScopes { get; } = [];
 
     /// <summary>
@@ -82,9 +81,11 @@ public sealed class JwtAuthOptions
     /// <c>exp</c>). This bounds how long a token signed by a key that has just been removed stays accepted.
     /// Default 1 minute; <c>00:00:00</c> turns the cache off. At most 10 minutes.
     /// </summary>
+    [Range(typeof(TimeSpan), "00:00:00", "00:10:00")]
     public TimeSpan TokenCacheMaxAge { get; set; } = TimeSpan.FromMinutes(1);
 
     /// <summary>Validated tokens held at once (about 4 KB each); tokens beyond it are verified on every request. Default 10,000; 0 turns the cache off.</summary>
+    [Range(0, 1_000_000)]
     public int TokenCacheMaxEntries { get; set; } = 10_000;
 
     internal bool HasTokenCache => TokenCacheMaxAge > TimeSpan.Zero && TokenCacheMaxEntries > 0;
@@ -114,3 +115,6 @@ public sealed class JwtAuthOptions
         }
     }
 }
+
+[OptionsValidator]
+internal sealed partial class JwtAuthOptionsValidator : IValidateOptions<JwtAuthOptions>;

@@ -7,6 +7,7 @@ using Microsoft.Extensions.DependencyInjection.Extensions;
 using Microsoft.Extensions.Hosting;
 using Microsoft.Extensions.Options;
 using Platform.ServiceDefaults.Auth.WriteKeys;
+using Platform.ServiceDefaults.Hosting;
 
 namespace Platform.ServiceDefaults.Auth;
 
@@ -25,11 +26,9 @@ public static class PlatformAuthenticationExtensions
         ArgumentNullException.ThrowIfNull(builder);
         var services = builder.Services;
 
-        services.AddOptions<JwtAuthOptions>()
-            .Bind(builder.Configuration.GetSection(JwtAuthOptions.SectionName))
+        builder.AddSectionOptions<JwtAuthOptions, JwtAuthOptionsValidator>(JwtAuthOptions.Section)
             .PostConfigure(static options => options.ApplyDefaults())
-            .ValidateOnStart();
-        services.AddSingleton<IValidateOptions<JwtAuthOptions>, JwtAuthOptionsValidator>();
+            .AddRules<JwtAuthOptions, JwtAuthOptionsRules>();
 
         services.TryAddSingleton(TimeProvider.System);
         services.AddAuthentication(JwtBearerDefaults.AuthenticationScheme)
@@ -68,10 +67,8 @@ public static class PlatformAuthenticationExtensions
     /// </summary>
     private static void AddWriteKeys(this IHostApplicationBuilder builder)
     {
-        builder.Services.AddOptions<WriteKeyOptions>()
-            .Bind(builder.Configuration.GetSection(WriteKeyOptions.SectionName))
-            .ValidateOnStart();
-        builder.Services.AddSingleton<IValidateOptions<WriteKeyOptions>, WriteKeyOptionsValidator>();
+        builder.AddSectionOptions<WriteKeyOptions, WriteKeyOptionsValidator>(WriteKeyOptions.Section)
+            .AddRules<WriteKeyOptions, WriteKeyOptionsRules>();
         builder.Services.AddSingleton<WriteKeyStore>();
     }
 }

@@ -29,7 +29,7 @@ public static class TelemetryExtensions
     public static IHostApplicationBuilder AddPlatformTelemetry(this IHostApplicationBuilder builder, string serviceName)
     {
         ArgumentNullException.ThrowIfNull(builder);
-        builder.AddSectionOptions<TelemetryOptions>(TelemetryOptions.Section);
+        builder.AddSectionOptions<TelemetryOptions, TelemetryOptionsValidator>(TelemetryOptions.Section);
         var options = builder.Configuration.GetSection(TelemetryOptions.Section).Get<TelemetryOptions>() ?? new TelemetryOptions();
 
         builder.Logging.Configure(static logging => logging.ActivityTrackingOptions =

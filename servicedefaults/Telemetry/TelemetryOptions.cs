@@ -1,4 +1,5 @@
 using System.ComponentModel.DataAnnotations;
+using Microsoft.Extensions.Options;
 
 namespace Platform.ServiceDefaults.Telemetry;
 
@@ -14,7 +15,7 @@ public sealed class TelemetryOptions
     public bool TenantLabel { get; set; }
 
     /// <summary>Where Prometheus scrapes.</summary>
-    [RegularExpression("^/[A-Za-z0-9/_-]*$", ErrorMessage = "Telemetry:MetricsPath must be an absolute path such as /metrics.")]
+    [RegularExpression("^/[A-Za-z0-9/_-]*$", ErrorMessage = "{0} must be an absolute path such as /metrics.")]
     public string MetricsPath { get; set; } = "/metrics";
 
     /// <summary>
@@ -27,3 +28,6 @@ public sealed class TelemetryOptions
     /// <summary>Write logs as one JSON object a line, with scopes (tenant, response_id) and trace ids.</summary>
     public bool JsonLogs { get; set; } = true;
 }
+
+[OptionsValidator]
+internal sealed partial class TelemetryOptionsValidator : IValidateOptions<TelemetryOptions>;

@@ -1,3 +1,5 @@
+using Platform.ServiceDefaults.Hosting;
+
 namespace Platform.Ingest.Storage.ClickHouse;
 
 /// <summary>
@@ -14,11 +16,11 @@ internal static class ClickHouseDdlCommand
     public static void Print(IConfiguration configuration, TextWriter output)
     {
         var options = new ClickHouseOptions();
-        configuration.GetSection(ClickHouseOptions.SectionName).Bind(options);
-        if (!ClickHouseSql.IsPlainIdentifier(options.Database) ||
-            (!string.IsNullOrWhiteSpace(options.Cluster) && !ClickHouseSql.IsPlainIdentifier(options.Cluster)))
+        configuration.GetSection(ClickHouseOptions.Section).Bind(options);
+        var problems = SectionOptions.Validate<ClickHouseOptions, ClickHouseOptionsValidator>(ClickHouseOptions.Section, options);
+        if (problems.Failed)
         {
-            throw new InvalidOperationException("Storage:ClickHouse:Database and Storage:ClickHouse:Cluster must be plain identifiers (ASCII letters, digits, '_').");
+            throw new InvalidOperationException(problems.FailureMessage);
         }
 
         foreach (var statement in ClickHouseSchema.AllStatements(options.Layout))

@@ -1,3 +1,7 @@
+using System.ComponentModel.DataAnnotations;
+using Microsoft.Extensions.Options;
+using Platform.ServiceDefaults.Hosting;
+
 namespace Platform.ServiceDefaults.Auth.WriteKeys;
 
 /// <summary>
@@ -7,7 +11,7 @@ namespace Platform.ServiceDefaults.Auth.WriteKeys;
 /// </summary>
 public sealed class WriteKeyOptions
 {
-    public const string SectionName = "WriteKeys";
+    public const string Section = "WriteKeys";
 
     /// <summary>The configured keys by name (a label for logs and rotation; the key itself is secret).</summary>
     public IDictionary<string, WriteKeyEntry> Keys { get; } = new Dictionary<string, WriteKeyEntry>(StringComparer.Ordinal);
@@ -23,13 +27,18 @@ public sealed class WriteKeyOptions
     /// A request without an Authorization header may carry its key as the body's top-level <c>writeKey</c>; bodies
     /// larger than this (decompressed) are not searched. Default 2 MB, the body cap.
     /// </summary>
+    [Range(0, int.MaxValue)]
     public int MaxBodyScanBytes { get; set; } = 2 * 1024 * 1024;
+
+    /// <summary>Checks keys read from elsewhere (the key file) as the start checks the section's.</summary>
+    internal static ValidateOptionsResult ValidateKeys(WriteKeyOptions keys) =>
+        SectionOptions.Validate<WriteKeyOptions, WriteKeyOptionsValidator>(Section, keys, new WriteKeyOptionsRules());
 }
 
 /// <summary>One write key: who it writes for and what it may do.</summary>
 public sealed class WriteKeyEntry
 {
-    /// <summary>Lowercase hex SHA-256 of the key's UTF-8 bytes (what <c>ingest write-key new</c> prints).</summary>
+    /// <summary>Lowercase hex SHA-256 of the key's UTF-8 bytes (what <c>ingest write-key</c> prints).</summary>
     public string? Sha256 { get; set; }
 
     /// <summary>The one tenant the key writes into.</summary>
@@ -41,3 +50,6 @@ public sealed class WriteKeyEntry
     /// <summary>A revoked key is refused with 401 naming the revocation (kept so the answer says why, not "unknown").</summary>
     public bool Revoked { get; set; }
 }
+
+[OptionsValidator]
+internal sealed partial class WriteKeyOptionsValidator : IValidateOptions<WriteKeyOptions>;

@@ -76,7 +76,7 @@ internal sealed partial class WriteKeyStore : IDisposable
     internal static WriteKeyOptions FileKeys(IConfiguration? file)
     {
         var keys = new WriteKeyOptions();
-        file?.GetSection(WriteKeyOptions.SectionName).Bind(keys);
+        file?.GetSection(WriteKeyOptions.Section).Bind(keys);
         return keys;
     }
 
@@ -85,7 +85,7 @@ internal sealed partial class WriteKeyStore : IDisposable
         try
         {
             var fromFile = FileKeys(_file);
-            var problems = new WriteKeyOptionsValidator().Validate(null, fromFile);
+            var problems = WriteKeyOptions.ValidateKeys(fromFile);
             if (problems.Failed)
             {
                 // A half-written or wrong file must not revoke every key it held: keep serving the last good set.

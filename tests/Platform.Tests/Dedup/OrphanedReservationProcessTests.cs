@@ -40,7 +40,7 @@ public sealed class OrphanedReservationProcessTests(ClickHouseFixture fixture) :
     {
         _redis = await RedisServer.StartAsync();
         _raw = await ConnectionMultiplexer.ConnectAsync(_redis.ConnectionString);
-        var options = new DedupOptions { Backend = DedupBackends.Redis };
+        var options = new DedupOptions { Backend = DedupBackend.Redis };
         options.Redis.ConnectionString = _redis.ConnectionString;
         options.Redis.OwnerLease = Lease;
         options.Redis.OwnerRefreshInterval = TimeSpan.FromMilliseconds(500);

@@ -25,7 +25,7 @@ public sealed class RedisDedupStoreTests : IAsyncLifetime
 
     private async Task<RedisDedupStore> CreateAsync(Action<DedupOptions>? adjust = null)
     {
-        var options = new DedupOptions { Backend = DedupBackends.Redis, InFlightWait = TimeSpan.FromSeconds(5) };
+        var options = new DedupOptions { Backend = DedupBackend.Redis, InFlightWait = TimeSpan.FromSeconds(5) };
         options.Redis.ConnectionString = _redis.ConnectionString;
         adjust?.Invoke(options);
         var store = new RedisDedupStore(Options.Create(options), TimeProvider.System, NullLogger<RedisDedupStore>.Instance);

@@ -4,6 +4,9 @@ using System.Net;
 using Microsoft.Extensions.Logging.Abstractions;
 using Microsoft.Extensions.Options;
 using Platform.Ingest.Dedup;
+using Platform.Ingest.Storage;
+using Platform.Ingest.Writing;
+using Platform.ServiceDefaults.Hosting;
 using Platform.Tests.Gateway;
 using Platform.Tests.Integration;
 using StackExchange.Redis;
@@ -55,12 +58,13 @@ public sealed class RedisDedupTakeoverTests : IAsyncLifetime
     /// <summary>An ingest instance's store: a one-second owner lease refreshed every 200 ms.</summary>
     private async Task<RedisDedupStore> InstanceAsync(TimeSpan? inFlightWait = null, TimeSpan? lease = null)
     {
-        var options = new DedupOptions { Backend = DedupBackends.Redis, InFlightWait = inFlightWait ?? TimeSpan.FromSeconds(10) };
+        var options = new DedupOptions { Backend = DedupBackend.Redis, InFlightWait = inFlightWait ?? TimeSpan.FromSeconds(10) };
         options.Redis.ConnectionString = _redis.ConnectionString;
         options.Redis.OwnerLease = lease ?? Lease;
         options.Redis.OwnerRefreshInterval = TimeSpan.FromMilliseconds(200);
         options.Redis.OperationTimeout = TimeSpan.FromMilliseconds(300);
-        Assert.True(new DedupOptionsValidator().Validate(null, options).Succeeded);
+        Assert.True(SectionOptions.Validate<DedupOptions, DedupOptionsValidator>(
+            DedupOptions.Section, options, new DedupOptionsRules(Options.Create(new WriterOptions()), Options.Create(new StorageOptions()))).Succeeded);
         var store = new RedisDedupStore(Options.Create(options), TimeProvider.System, NullLogger<RedisDedupStore>.Instance);
         _stores.Add(store);
         await store.ConnectAsync(CancellationToken.None);

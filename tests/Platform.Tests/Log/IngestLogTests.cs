@@ -351,7 +351,7 @@ public sealed class IngestLogTests : IDisposable
     [Fact]
     public void Options_refuse_a_segment_larger_than_the_budget()
     {
-        var result = new IngestLogOptionsValidator().Validate(null, new IngestLogOptions { MaxBytes = 64 * MiB, SegmentBytes = 128 * MiB });
+        var result = new IngestLogOptionsRules().Validate(null, new IngestLogOptions { MaxBytes = 64 * MiB, SegmentBytes = 128 * MiB });
 
         Assert.True(result.Failed);
         Assert.Contains("Log:SegmentBytes", result.FailureMessage, StringComparison.Ordinal);

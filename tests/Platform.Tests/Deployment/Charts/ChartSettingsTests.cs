@@ -4,6 +4,7 @@ using Microsoft.Extensions.Configuration;
 using Platform.Gateway.Proxy;
 using Platform.Gateway.RateLimiting;
 using Platform.Ingest.Dedup;
+using Platform.ServiceDefaults.Hosting;
 
 namespace Platform.Tests.Deployment.Charts;
 
@@ -29,8 +30,10 @@ public sealed class ChartSettingsTests
         configuration.GetSection(RateLimitingOptions.Section).Bind(limits);
 
         Assert.NotEmpty(proxy.IngestAddresses);
-        Assert.Empty(proxy.Problems());
-        Assert.Empty(limits.Problems());
+        var proxyCheck = SectionOptions.Validate<ProxyOptions, ProxyOptionsValidator>(ProxyOptions.Section, proxy);
+        Assert.False(proxyCheck.Failed, proxyCheck.FailureMessage);
+        var limitsCheck = SectionOptions.Validate<RateLimitingOptions, RateLimitingOptionsValidator>(RateLimitingOptions.Section, limits, new RateLimitingOptionsRules());
+        Assert.False(limitsCheck.Failed, limitsCheck.FailureMessage);
         Assert.Equal("https://auth.example.com/", configuration["Auth:Issuer"]);
     }
 
@@ -44,6 +47,9 @@ public sealed class ChartSettingsTests
         configuration.GetSection(DedupOptions.Section).Bind(dedup);
 
         Assert.True(dedup.Window > TimeSpan.Zero);
+        // The connection string comes from a Secret at run time, so the rules that need it are not run here.
+        var dedupCheck = SectionOptions.Validate<DedupOptions, DedupOptionsValidator>(DedupOptions.Section, dedup);
+        Assert.False(dedupCheck.Failed, dedupCheck.FailureMessage);
         Assert.Contains(configuration["Storage:Backend"], new[] { "DuckDb", "ClickHouse" });
         if (configuration["Storage:Backend"] == "DuckDb")
         {

@@ -4,6 +4,7 @@ using System.Text;
 using k8s.Models;
 using Microsoft.Extensions.Configuration;
 using Platform.Ingest.Log;
+using Platform.ServiceDefaults.Hosting;
 
 namespace Platform.Tests.Deployment.Charts;
 
@@ -160,9 +161,7 @@ public sealed class IngestLogVolumeTests
         Configuration(objects).GetSection(IngestLogOptions.Section).Bind(options);
 
         Assert.Equal(Env(objects.OfType<V1StatefulSet>().Single(), "Log__Directory"), options.Directory);
-        var annotations = new List<ValidationResult>();
-        Assert.True(Validator.TryValidateObject(options, new ValidationContext(options), annotations, validateAllProperties: true), string.Join("; ", annotations));
-        var checks = new IngestLogOptionsValidator().Validate(null, options);
+        var checks = SectionOptions.Validate<IngestLogOptions, IngestLogOptionsValidator>(IngestLogOptions.Section, options, new IngestLogOptionsRules());
         Assert.False(checks.Failed, checks.FailureMessage);
     }
 

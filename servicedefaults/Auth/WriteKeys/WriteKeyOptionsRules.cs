@@ -4,8 +4,11 @@ using Microsoft.Extensions.Options;
 
 namespace Platform.ServiceDefaults.Auth.WriteKeys;
 
-/// <summary>Checks every configured key at start (and on reload): a bad entry names its full key.</summary>
-internal sealed class WriteKeyOptionsValidator(IHostEnvironment? environment = null) : IValidateOptions<WriteKeyOptions>
+/// <summary>
+/// The <c>WriteKeys</c> rules annotations cannot state: every configured key (a dictionary of entries, a hash configured
+/// twice) and the key file, checked at start and on reload; a bad entry names its full key.
+/// </summary>
+internal sealed class WriteKeyOptionsRules(IHostEnvironment? environment = null) : IValidateOptions<WriteKeyOptions>
 {
     public ValidateOptionsResult Validate(string? name, WriteKeyOptions options)
     {
@@ -18,25 +21,25 @@ internal sealed class WriteKeyOptionsValidator(IHostEnvironment? environment = n
             try
             {
                 var file = WriteKeyStore.FileKeys(new ConfigurationBuilder().AddJsonFile(path, optional: false).Build());
-                var fileProblems = new WriteKeyOptionsValidator().Validate(name, file);
+                var fileProblems = WriteKeyOptions.ValidateKeys(file);
                 if (fileProblems.Failed)
                 {
-                    problems.AddRange(fileProblems.Failures.Select(p => $"{WriteKeyOptions.SectionName}:File ({path}): {p}"));
+                    problems.AddRange(fileProblems.Failures.Select(p => $"{WriteKeyOptions.Section}:File ({path}): {p}"));
                 }
             }
             catch (Exception ex) when (ex is IOException or FormatException or InvalidDataException or InvalidOperationException)
             {
-                problems.Add($"{WriteKeyOptions.SectionName}:File: cannot read {path}: {ex.Message}");
+                problems.Add($"{WriteKeyOptions.Section}:File: cannot read {path}: {ex.Message}");
             }
         }
 
         var hashes = new Dictionary<string, string>(StringComparer.OrdinalIgnoreCase);
         foreach (var (keyName, entry) in options.Keys)
         {
-            var prefix = $"{WriteKeyOptions.SectionName}:Keys:{keyName}";
+            var prefix = $"{WriteKeyOptions.Section}:Keys:{keyName}";
             if (!WriteKeyHash.IsHash(entry.Sha256))
             {
-                problems.Add($"{prefix}:Sha256: must be the 64 hex digits of the key's SHA-256 (ingest write-key new prints it)");
+                problems.Add($"{prefix}:Sha256: must be the 64 hex digits of the key's SHA-256 (ingest write-key prints it)");
             }
             else if (hashes.TryGetValue(entry.Sha256!, out var other))
             {
@@ -59,11 +62,6 @@ internal sealed class WriteKeyOptionsValidator(IHostEnvironment? environment = n
                     problems.Add($"{prefix}:Scopes: '{scope}' is not a platform scope ({string.Join(", ", PlatformScopes.All)})");
                 }
             }
-        }
-
-        if (options.MaxBodyScanBytes < 0)
-        {
-            problems.Add($"{WriteKeyOptions.SectionName}:MaxBodyScanBytes: must not be negative");
         }
 
         return problems.Count == 0 ? ValidateOptionsResult.Success : ValidateOptionsResult.Fail(problems);

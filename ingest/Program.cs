@@ -1,6 +1,7 @@
 using Platform.Ingest.Dedup;
 using Platform.Ingest.Development;
 using Platform.Ingest.GroupApi;
+using Platform.Ingest.OpenApi;
 using Platform.Ingest.Query;
 using Platform.Ingest.Segment;
 using Platform.Ingest.Storage;
@@ -10,6 +11,7 @@ using Platform.Ingest.Writing;
 using Platform.ServiceDefaults.Auth;
 using Platform.ServiceDefaults.Contract;
 using Platform.ServiceDefaults.Health;
+using Platform.ServiceDefaults.Http;
 using Platform.ServiceDefaults.Telemetry;
 
 if (ClickHouseDdlCommand.IsRequested(args))
@@ -33,10 +35,13 @@ builder.AddWriting();
 builder.AddGroupApi();
 builder.AddSegmentApi();
 builder.AddQueryApi();
+builder.AddPlatformOpenApi();
 
 var app = builder.Build();
 
 app.UsePlatformErrorHandling();
+app.UseOriginFormPaths();
+app.UseRouting();
 app.UseAuthentication();
 app.UsePlatformRequestLogScope();
 app.UseAuthorization();
@@ -45,6 +50,7 @@ app.MapPlatformHealth();
 app.MapGroupApi();
 app.MapSegmentApi();
 app.MapQueryApi();
+app.MapPlatformOpenApi();
 app.PrintFirstCallInDevelopment();
 
 app.Run();

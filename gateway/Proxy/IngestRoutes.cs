@@ -16,6 +16,12 @@ internal sealed class IngestRoutes(IOptions<ProxyOptions> options) : IProxyConfi
 {
     public const string ClusterId = "ingest";
 
+    /// <summary>Where ingest serves its OpenAPI document, and so where the gateway serves it.</summary>
+    public const string OpenApiDocumentPath = "/openapi/{documentName}.json";
+
+    /// <summary>YARP's name for "no authorization".</summary>
+    private const string AnonymousPolicy = "Anonymous";
+
     private readonly Lazy<IProxyConfig> _config = new(() => Build(options.Value));
 
     public IProxyConfig GetConfig() => _config.Value;
@@ -34,6 +40,10 @@ internal sealed class IngestRoutes(IOptions<ProxyOptions> options) : IProxyConfi
             Route("groups-rest", "/api/groups/{**rest}", HttpMethods.Get, PlatformPolicies.AnalyticsRead),
             Route("users-rest", "/api/users/{**rest}", HttpMethods.Get, PlatformPolicies.AnalyticsRead),
             Route("traits-rest", "/api/traits/{**rest}", HttpMethods.Get, PlatformPolicies.AnalyticsRead),
+
+            // The API's OpenAPI document, which ingest generates from its endpoints and which describes the gateway's own
+            // answers too (docs/decisions.md): anyone may read it, as anyone may read the README.
+            Route("openapi", OpenApiDocumentPath, HttpMethods.Get, AnonymousPolicy),
         ];
 
         var destinations = new Dictionary<string, DestinationConfig>(StringComparer.OrdinalIgnoreCase);

@@ -3,6 +3,7 @@ using Platform.Gateway.Headers;
 using Microsoft.Extensions.Options;
 using Platform.ServiceDefaults.Hosting;
 using Platform.ServiceDefaults.Contract;
+using Scalar.AspNetCore;
 using Yarp.ReverseProxy.Configuration;
 using Yarp.ReverseProxy.Forwarder;
 using Yarp.ReverseProxy.ServiceDiscovery;
@@ -65,6 +66,12 @@ internal static class ProxyExtensions
             proxy.UseLoadBalancing();
             proxy.UsePassiveHealthChecks();
         });
+
+        // Scalar's browsable reference in Development, reading the document the gateway forwards from ingest.
+        if (app.Environment.IsDevelopment())
+        {
+            app.MapScalarApiReference(static options => options.WithTitle("Platform API").WithOpenApiRoutePattern(IngestRoutes.OpenApiDocumentPath));
+        }
 
         app.MapFallback("{**path}", static context => ContractResponses.WriteErrorAsync(
             context, StatusCodes.Status404NotFound, $"Not Found: no API at {context.Request.Method} {context.Request.Path}"));

@@ -1,5 +1,6 @@
 using Microsoft.Extensions.Options;
 using Platform.Ingest.Ingestion;
+using Platform.Ingest.OpenApi;
 using Platform.Ingest.Telemetry;
 using Platform.ServiceDefaults.Auth;
 using Platform.ServiceDefaults.Contract;
@@ -20,13 +21,43 @@ internal static class GroupApiEndpoints
 
     public static IEndpointRouteBuilder MapGroupApi(this IEndpointRouteBuilder app)
     {
+        // The handler writes its answers itself (a pooled body read and source-generated JSON straight to the response,
+        // no result objects on the hot path), so what it accepts and answers is declared here for the OpenAPI document.
         app.MapPost("/api/group", IngestAsync)
             .RequireAuthorization(PlatformPolicies.Ingest)
             .WithName("IngestGroupEvents")
             .WithSummary("Associate users with groups and record group traits")
-            .WithTags("Group API");
+            .WithDescription("The body is a JSON array of events; a single object is taken as a batch of one. A request is atomic: "
+                + "any invalid event makes it a 400 and nothing is stored. Bodies may be gzip-compressed (Content-Encoding: gzip); "
+                + "the size cap (GroupApi:MaxBodyBytes) applies to the decompressed body.")
+            .WithTags("Group API")
+            .DescribesBody(typeof(GroupEventDocument[]))
+            .Produces<ApiResponse>(StatusCodes.Status200OK, ContractResponses.ContentType)
+            .Describes(StatusCodes.Status200OK, "Every event is stored, or was already stored: accepted counts the events this request added, duplicates the rest")
+            .Answers(StatusCodes.Status400BadRequest, "Invalid input or a limit exceeded; nothing is stored; errors lists every problem (index absent for problems with the whole body)")
+            .Answers(StatusCodes.Status503ServiceUnavailable, "Nothing is stored (another request is storing one of the events, the dedup store does not answer, "
+                + "the write queue or log is full, or storage failed), or the events are durable but not yet queryable (Prefer: ack=queryable); "
+                + "the message says which; a retry after Retry-After is answered as duplicates for what was stored", retryAfter: true)
+            .WithHeaderParameter("Prefer", "ack=durable (a 200 once the events are in the write-ahead log) or ack=queryable (once queries see them); "
+                + "answered with Preference-Applied. Default: Writer:Ack", "ack=queryable")
+            .WithHeaderParameter("Content-Encoding", "gzip for a compressed body", "gzip")
+            .WithRequestExample(Example);
         return app;
     }
+
+    /// <summary>The document's example (the README's first call); the OpenAPI test posts it to the real service.</summary>
+    internal const string Example = """
+        [
+          {
+            "group_id": "acme-inc",
+            "user_id": "user-1",
+            "timestamp": "2024-05-01T12:00:00Z",
+            "traits": { "group_type": "Account", "name": "Acme", "planName": "Basic", "enrichment_employees": 120 },
+            "context": { "ip": "203.0.113.7" },
+            "message_id": "0b9f7c2e-1d2a-4f53-9a51-0c7c43c8b0a1"
+          }
+        ]
+        """;
 
     private static async Task IngestAsync(HttpContext context, IngestPipeline pipeline, IOptions<GroupApiOptions> options, TimeProvider time, IngestTelemetry telemetry)
     {

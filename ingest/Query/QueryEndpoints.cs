@@ -1,9 +1,10 @@
 using System.Globalization;
-using System.Text.Json;
 using System.Text.Json.Nodes;
+using Microsoft.AspNetCore.Http.HttpResults;
 using Microsoft.Extensions.Options;
 using Platform.Ingest.Events;
 using Platform.Ingest.GroupApi;
+using Platform.Ingest.OpenApi;
 using Platform.ServiceDefaults.Auth;
 using Platform.ServiceDefaults.Contract;
 using Platform.ServiceDefaults.Hosting;
@@ -20,7 +21,6 @@ internal static class QueryEndpoints
     {
         builder.AddSectionOptions<QueryOptions, QueryOptionsValidator>(QueryOptions.Section)
             .AddRules<QueryOptions, QueryOptionsRules>();
-        builder.Services.ConfigureHttpJsonOptions(json => json.SerializerOptions.PropertyNamingPolicy = JsonNamingPolicy.SnakeCaseLower);
         return builder;
     }
 
@@ -28,83 +28,99 @@ internal static class QueryEndpoints
     {
         var api = app.MapGroup("/api").RequireAuthorization(PlatformPolicies.AnalyticsRead).WithTags("Query API");
         api.MapGet("/groups", FindGroupsAsync)
-            .WithName("FindGroups").WithSummary("Groups filtered by their current trait values, paged by group id");
+            .WithName("FindGroups").WithSummary("Groups filtered by their current trait values, paged by group id")
+            .WithTraitFilters().WithPaging();
         api.MapGet("/groups/{groupId}", GetGroupAsync)
-            .WithName("GetGroup").WithSummary("A group's merged profile: current traits, member count, first and last seen");
+            .WithName("GetGroup").WithSummary("A group's merged profile: current traits, member count, first and last seen")
+            .WithPathExample("groupId", "acme-inc").Describes(StatusCodes.Status404NotFound, "No such group in the token's tenant");
         api.MapGet("/groups/{groupId}/users", GetGroupUsersAsync)
-            .WithName("GetGroupUsers").WithSummary("A group's users with first and last seen, paged by user id");
+            .WithName("GetGroupUsers").WithSummary("A group's users with first and last seen, paged by user id")
+            .WithPathExample("groupId", "acme-inc").WithPaging().Describes(StatusCodes.Status404NotFound, "No such group in the token's tenant");
         api.MapGet("/groups/{groupId}/traits/{trait}/history", GetTraitHistoryAsync)
-            .WithName("GetTraitHistory").WithSummary("Every stored change of one trait of one group, oldest first");
+            .WithName("GetTraitHistory").WithSummary("Every stored change of one trait of one group, oldest first")
+            .WithPathExample("groupId", "acme-inc").WithPathExample("trait", "planName").WithPaging()
+            .Describes(StatusCodes.Status404NotFound, "No such group in the token's tenant");
         api.MapGet("/users/{userId}/groups", GetUserGroupsAsync)
-            .WithName("GetUserGroups").WithSummary("A user's groups with first and last seen, paged by group id");
+            .WithName("GetUserGroups").WithSummary("A user's groups with first and last seen, paged by group id")
+            .WithPathExample("userId", "user-1").WithPaging().Describes(StatusCodes.Status404NotFound, "No such user in the token's tenant");
         api.MapGet("/traits/{trait}/counts", CountGroupsAsync)
-            .WithName("CountGroupsByTrait").WithSummary("Groups counted by a trait's current value: the top values, other, and missing");
+            .WithName("CountGroupsByTrait").WithSummary("Groups counted by a trait's current value: the top values, other, and missing")
+            .WithPathExample("trait", "planName").WithTraitFilters()
+            .WithQueryParameter("top", "How many values to list (1 to Query:MaxTop, default Query:DefaultTop); the rest are summed in other", "integer", "5");
         return app;
     }
 
-    private static async Task<IResult> GetGroupAsync(HttpContext context, IGroupQueries queries)
+    private static async Task<Results<Ok<GroupProfileResponse>, ContractBadRequest, ContractNotFound>> GetGroupAsync(
+        string groupId, HttpContext context, IGroupQueries queries)
     {
-        var groupId = PathSegment(context, 3);
         var errors = new List<ApiError>();
+        var id = ReadPathValue(context, nameof(groupId), groupId, errors);
         QueryParameters.RejectOthers(context.Request.Query, errors);
         if (errors.Count > 0)
         {
-            return Invalid(errors);
+            return ContractResults.BadRequest(errors);
         }
 
-        var profile = await queries.GetGroupAsync(context.User.GetTenant()!, groupId, context.RequestAborted);
+        var profile = await queries.GetGroupAsync(context.User.GetTenant()!, id, context.RequestAborted);
         if (profile is null)
         {
-            return GroupNotFound(groupId);
+            return GroupNotFound(id);
         }
 
-        return TypedResults.Ok(new
-        {
-            GroupId = profile.GroupId,
-            GroupType = profile.Traits.TryGetValue(KnownTraits.GroupType, out var type) ? JsonNode.Parse(type) : null,
-            Traits = ToJson(profile.Traits),
-            MemberCount = profile.MemberCount,
-            FirstSeen = IsoTimestamp.Format(profile.FirstSeenMicros),
-            LastSeen = IsoTimestamp.Format(profile.LastSeenMicros),
-        });
+        return TypedResults.Ok(new GroupProfileResponse(
+            profile.GroupId,
+            profile.Traits.TryGetValue(KnownTraits.GroupType, out var type) ? JsonNode.Parse(type) : null,
+            ToJson(profile.Traits),
+            profile.MemberCount,
+            IsoTimestamp.Format(profile.FirstSeenMicros),
+            IsoTimestamp.Format(profile.LastSeenMicros)));
     }
 
-    private static async Task<IResult> GetGroupUsersAsync(HttpContext context, IGroupQueries queries, IOptions<QueryOptions> options)
+    private static async Task<Results<Ok<Page<GroupMember>>, ContractBadRequest, ContractNotFound>> GetGroupUsersAsync(
+        string groupId, HttpContext context, IGroupQueries queries, IOptions<QueryOptions> options)
     {
-        var groupId = PathSegment(context, 3);
-        if (ReadPaging(context, options.Value, out var limit, out var after) is { } invalid)
+        var errors = new List<ApiError>();
+        var id = ReadPathValue(context, nameof(groupId), groupId, errors);
+        var (limit, after) = ReadPaging(context, options.Value, errors);
+        if (errors.Count > 0)
         {
-            return invalid;
+            return ContractResults.BadRequest(errors);
         }
 
         var tenant = context.User.GetTenant()!;
-        var rows = await queries.GetGroupUsersAsync(tenant, groupId, after, limit + 1, context.RequestAborted);
-        if (rows.Count == 0 && after is null && await queries.GetGroupAsync(tenant, groupId, context.RequestAborted) is null)
+        var rows = await queries.GetGroupUsersAsync(tenant, id, after, limit + 1, context.RequestAborted);
+        if (rows.Count == 0 && after is null && await queries.GetGroupAsync(tenant, id, context.RequestAborted) is null)
         {
-            return GroupNotFound(groupId);
+            return GroupNotFound(id);
         }
 
-        return TypedResults.Ok(Page(rows, limit, r => new { UserId = r.Id, FirstSeen = IsoTimestamp.Format(r.FirstSeenMicros), LastSeen = IsoTimestamp.Format(r.LastSeenMicros) }, r => r.Id));
+        return TypedResults.Ok(Paged(rows, limit,
+            static r => new GroupMember(r.Id, IsoTimestamp.Format(r.FirstSeenMicros), IsoTimestamp.Format(r.LastSeenMicros)), static r => r.Id));
     }
 
-    private static async Task<IResult> GetUserGroupsAsync(HttpContext context, IGroupQueries queries, IOptions<QueryOptions> options)
+    private static async Task<Results<Ok<Page<UserMembership>>, ContractBadRequest, ContractNotFound>> GetUserGroupsAsync(
+        string userId, HttpContext context, IGroupQueries queries, IOptions<QueryOptions> options)
     {
-        var userId = PathSegment(context, 3);
-        if (ReadPaging(context, options.Value, out var limit, out var after) is { } invalid)
+        var errors = new List<ApiError>();
+        var id = ReadPathValue(context, nameof(userId), userId, errors);
+        var (limit, after) = ReadPaging(context, options.Value, errors);
+        if (errors.Count > 0)
         {
-            return invalid;
+            return ContractResults.BadRequest(errors);
         }
 
-        var rows = await queries.GetUserGroupsAsync(context.User.GetTenant()!, userId, after, limit + 1, context.RequestAborted);
+        var rows = await queries.GetUserGroupsAsync(context.User.GetTenant()!, id, after, limit + 1, context.RequestAborted);
         if (rows.Count == 0 && after is null)
         {
-            return ContractResults.NotFound($"Not Found: no user {userId} in this tenant");
+            return ContractResults.NotFound($"Not Found: no user {id} in this tenant");
         }
 
-        return TypedResults.Ok(Page(rows, limit, r => new { GroupId = r.Id, FirstSeen = IsoTimestamp.Format(r.FirstSeenMicros), LastSeen = IsoTimestamp.Format(r.LastSeenMicros) }, r => r.Id));
+        return TypedResults.Ok(Paged(rows, limit,
+            static r => new UserMembership(r.Id, IsoTimestamp.Format(r.FirstSeenMicros), IsoTimestamp.Format(r.LastSeenMicros)), static r => r.Id));
     }
 
-    private static async Task<IResult> FindGroupsAsync(HttpContext context, IGroupQueries queries, IOptions<QueryOptions> options)
+    private static async Task<Results<Ok<Page<GroupListing>>, ContractBadRequest>> FindGroupsAsync(
+        HttpContext context, IGroupQueries queries, IOptions<QueryOptions> options)
     {
         var errors = new List<ApiError>();
         var query = context.Request.Query;
@@ -113,45 +129,43 @@ internal static class QueryEndpoints
         var after = QueryParameters.ParseCursor(query, errors);
         if (errors.Count > 0)
         {
-            return Invalid(errors);
+            return ContractResults.BadRequest(errors);
         }
 
         var rows = await queries.FindGroupsAsync(context.User.GetTenant()!, filters, after, limit + 1, context.RequestAborted);
-        return TypedResults.Ok(Page(rows, limit, r => new
-        {
-            GroupId = r.GroupId,
-            GroupType = r.Traits.TryGetValue(KnownTraits.GroupType, out var type) ? JsonNode.Parse(type) : null,
-            Traits = ToJson(r.Traits),
-        }, r => r.GroupId));
+        return TypedResults.Ok(Paged(rows, limit, static r => new GroupListing(
+            r.GroupId,
+            r.Traits.TryGetValue(KnownTraits.GroupType, out var type) ? JsonNode.Parse(type) : null,
+            ToJson(r.Traits)), static r => r.GroupId));
     }
 
-    private static async Task<IResult> CountGroupsAsync(HttpContext context, IGroupQueries queries, IOptions<QueryOptions> options)
+    private static async Task<Results<Ok<TraitCountsResponse>, ContractBadRequest>> CountGroupsAsync(
+        string trait, HttpContext context, IGroupQueries queries, IOptions<QueryOptions> options)
     {
-        var trait = PathSegment(context, 3);
         var errors = new List<ApiError>();
+        var key = ReadPathValue(context, nameof(trait), trait, errors);
         var query = context.Request.Query;
         var filters = QueryParameters.ParseFilters(query, options.Value, errors, "top");
         var top = QueryParameters.ParseBoundedInt(query, "top", options.Value.DefaultTop, options.Value.MaxTop, errors);
         if (errors.Count > 0)
         {
-            return Invalid(errors);
+            return ContractResults.BadRequest(errors);
         }
 
-        var counts = await queries.CountGroupsByTraitAsync(context.User.GetTenant()!, trait, filters, top, context.RequestAborted);
-        return TypedResults.Ok(new
-        {
-            Trait = trait,
-            Buckets = counts.Top.Select(b => new { Value = JsonNode.Parse(b.ValueJson), b.Groups }),
+        var counts = await queries.CountGroupsByTraitAsync(context.User.GetTenant()!, key, filters, top, context.RequestAborted);
+        return TypedResults.Ok(new TraitCountsResponse(
+            key,
+            counts.Top.Select(static b => new TraitValueCount(JsonNode.Parse(b.ValueJson), b.Groups)).ToList(),
             counts.Other,
-            counts.Missing,
-        });
+            counts.Missing));
     }
 
-    private static async Task<IResult> GetTraitHistoryAsync(HttpContext context, IGroupQueries queries, IOptions<QueryOptions> options)
+    private static async Task<Results<Ok<TraitHistoryResponse>, ContractBadRequest, ContractNotFound>> GetTraitHistoryAsync(
+        string groupId, string trait, HttpContext context, IGroupQueries queries, IOptions<QueryOptions> options)
     {
-        var groupId = PathSegment(context, 3);
-        var trait = PathSegment(context, 5);
         var errors = new List<ApiError>();
+        var id = ReadPathValue(context, nameof(groupId), groupId, errors);
+        var key = ReadPathValue(context, nameof(trait), trait, errors);
         var query = context.Request.Query;
         QueryParameters.RejectOthers(query, errors, "limit", "cursor");
         var limit = QueryParameters.ParseLimit(query, options.Value, errors);
@@ -172,39 +186,50 @@ internal static class QueryEndpoints
 
         if (errors.Count > 0)
         {
-            return Invalid(errors);
+            return ContractResults.BadRequest(errors);
         }
 
         var tenant = context.User.GetTenant()!;
-        if (after is null && await queries.GetGroupAsync(tenant, groupId, context.RequestAborted) is null)
+        if (after is null && await queries.GetGroupAsync(tenant, id, context.RequestAborted) is null)
         {
-            return GroupNotFound(groupId);
+            return GroupNotFound(id);
         }
 
-        var changes = await queries.GetTraitHistoryAsync(tenant, groupId, trait, after, limit + 1, context.RequestAborted);
-        var page = Page(changes, limit, c => new
-        {
-            Value = c.ValueJson is null ? null : JsonNode.Parse(c.ValueJson),
-            Cleared = c.ValueJson is null,
-            Timestamp = IsoTimestamp.Format(c.TimestampMicros),
-            c.EventId,
-        }, c => string.Create(CultureInfo.InvariantCulture, $"{c.TimestampMicros}:{c.EventId}"));
-        return TypedResults.Ok(new { GroupId = groupId, Trait = trait, page.Items, page.NextCursor });
+        var changes = await queries.GetTraitHistoryAsync(tenant, id, key, after, limit + 1, context.RequestAborted);
+        var page = Paged(changes, limit, static c => new TraitChangeItem(
+            c.ValueJson is null ? null : JsonNode.Parse(c.ValueJson),
+            c.ValueJson is null,
+            IsoTimestamp.Format(c.TimestampMicros),
+            c.EventId), static c => string.Create(CultureInfo.InvariantCulture, $"{c.TimestampMicros}:{c.EventId}"));
+        return TypedResults.Ok(new TraitHistoryResponse(id, key, page.Items, page.NextCursor));
     }
 
-    /// <summary>Reads <c>limit</c> and <c>cursor</c> for a listing that takes no other parameter; the 400 when they are bad.</summary>
-    private static IResult? ReadPaging(HttpContext context, QueryOptions options, out int limit, out string? after)
+    private static RouteHandlerBuilder WithPaging(this RouteHandlerBuilder builder) => builder
+        .WithQueryParameter("limit", "Rows per page (1 to Query:MaxPageSize, default Query:DefaultPageSize)", "integer", "50")
+        .WithQueryParameter("cursor", "The next_cursor of the previous page, unchanged");
+
+    /// <summary>Reads <c>limit</c> and <c>cursor</c> for a listing that takes no other parameter.</summary>
+    private static (int Limit, string? After) ReadPaging(HttpContext context, QueryOptions options, List<ApiError> errors)
     {
-        var errors = new List<ApiError>();
         var query = context.Request.Query;
         QueryParameters.RejectOthers(query, errors, "limit", "cursor");
-        limit = QueryParameters.ParseLimit(query, options, errors);
-        after = QueryParameters.ParseCursor(query, errors);
-        return errors.Count > 0 ? Invalid(errors) : null;
+        return (QueryParameters.ParseLimit(query, options, errors), QueryParameters.ParseCursor(query, errors));
+    }
+
+    /// <summary>The route value, exactly as the client encoded it (see <see cref="PathValues"/>); a 400 naming it when it cannot be read.</summary>
+    private static string ReadPathValue(HttpContext context, string name, string bound, List<ApiError> errors)
+    {
+        if (PathValues.Exact(context, name, bound) is { } value)
+        {
+            return value;
+        }
+
+        errors.Add(new ApiError(null, name, "cannot be read from the request target unambiguously (send the path without dot segments)"));
+        return bound;
     }
 
     /// <summary>The first <paramref name="limit"/> rows (the store was asked for one more, to know whether a next page exists).</summary>
-    private static PageOf<TItem> Page<TRow, TItem>(IReadOnlyList<TRow> rows, int limit, Func<TRow, TItem> project, Func<TRow, string> position)
+    private static Page<TItem> Paged<TRow, TItem>(IReadOnlyList<TRow> rows, int limit, Func<TRow, TItem> project, Func<TRow, string> position)
     {
         var items = new List<TItem>(Math.Min(rows.Count, limit));
         for (var i = 0; i < rows.Count && i < limit; i++)
@@ -213,7 +238,7 @@ internal static class QueryEndpoints
         }
 
         var next = rows.Count > limit ? QueryParameters.Cursor(position(rows[limit - 1])) : null;
-        return new PageOf<TItem>(items, next);
+        return new Page<TItem>(items, next);
     }
 
     private static JsonObject ToJson(IReadOnlyDictionary<string, string> traits)
@@ -227,22 +252,5 @@ internal static class QueryEndpoints
         return json;
     }
 
-    /// <summary>
-    /// A path segment decoded exactly once. Route values keep an encoded slash as "%2F" while decoding "%25" to "%",
-    /// which makes ids containing either ambiguous; the raw request target is not.
-    /// </summary>
-    private static string PathSegment(HttpContext context, int index)
-    {
-        var raw = context.Features.Get<Microsoft.AspNetCore.Http.Features.IHttpRequestFeature>()?.RawTarget ?? context.Request.Path.Value ?? "";
-        var query = raw.IndexOf('?', StringComparison.Ordinal);
-        var segments = (query < 0 ? raw : raw[..query]).Split('/');
-        return Uri.UnescapeDataString(segments[index]);
-    }
-
-    private static IResult Invalid(List<ApiError> errors) =>
-        ContractResults.Error(StatusCodes.Status400BadRequest, $"Bad Request: {errors[0].Field} {errors[0].Message}", errors);
-
-    private static IResult GroupNotFound(string groupId) => ContractResults.NotFound($"Not Found: no group {groupId} in this tenant");
-
-    private sealed record PageOf<T>(IReadOnlyList<T> Items, string? NextCursor);
+    private static ContractNotFound GroupNotFound(string groupId) => ContractResults.NotFound($"Not Found: no group {groupId} in this tenant");
 }

@@ -1,6 +1,7 @@
 using Microsoft.Extensions.Options;
 using Platform.Ingest.GroupApi;
 using Platform.Ingest.Ingestion;
+using Platform.Ingest.OpenApi;
 using Platform.Ingest.Telemetry;
 using Platform.ServiceDefaults.Auth;
 using Platform.ServiceDefaults.Contract;
@@ -31,17 +32,63 @@ internal static class SegmentEndpoints
         v1.MapPost(SegmentRoutes.Batch, static (HttpContext context, SegmentParser parser, IngestPipeline pipeline, IOptions<GroupApiOptions> options, TimeProvider time, IngestTelemetry telemetry) =>
                 IngestAsync(context, parser, pipeline, options.Value, time, telemetry, isBatch: true))
             .WithName("SegmentBatch")
-            .WithSummary("Store the group calls of a Segment-spec batch; other calls are acknowledged and skipped");
+            .WithSummary("Store the group calls of a Segment-spec batch; other calls are acknowledged and skipped")
+            .DescribesBody(typeof(SegmentBatchDocument))
+            .WithRequestExample(BatchExample)
+            .DocumentAnswers();
         v1.MapPost(SegmentRoutes.Group, static (HttpContext context, SegmentParser parser, IngestPipeline pipeline, IOptions<GroupApiOptions> options, TimeProvider time, IngestTelemetry telemetry) =>
                 IngestAsync(context, parser, pipeline, options.Value, time, telemetry, isBatch: false))
             .WithName("SegmentGroup")
-            .WithSummary("Store one Segment-spec group call");
-        v1.MapPost(SegmentRoutes.OtherCall, static (HttpContext context, IngestTelemetry telemetry) =>
-                Skipped(context, telemetry))
+            .WithSummary("Store one Segment-spec group call")
+            .DescribesBody(typeof(SegmentCallDocument))
+            .WithRequestExample(GroupExample)
+            .DocumentAnswers();
+        v1.MapPost(SegmentRoutes.OtherCall, static (string type, HttpContext context, IngestTelemetry telemetry) =>
+                Skipped(type, context, telemetry))
             .WithName("SegmentOtherCall")
-            .WithSummary("Acknowledge a call of another type without storing it");
+            .WithSummary("Acknowledge a call of another type without storing it")
+            .DescribesBody(typeof(SegmentCallDocument))
+            .Produces<ApiResponse>(StatusCodes.Status200OK, ContractResponses.ContentType)
+            .Describes(StatusCodes.Status200OK, "Acknowledged and counted as skipped; nothing is stored")
+            .WithPathExample("type", "track")
+            .WithRequestExample("""{"type":"track","userId":"user-1","event":"Signed Up","timestamp":"2024-05-01T12:00:00Z"}""");
         return app;
     }
+
+    /// <summary>What the two storing endpoints answer, chosen for what Segment-spec SDKs do with each status (see the type's summary).</summary>
+    private static RouteHandlerBuilder DocumentAnswers(this RouteHandlerBuilder builder) => builder
+        .Produces<ApiResponse>(StatusCodes.Status200OK, ContractResponses.ContentType)
+        .Describes(StatusCodes.Status200OK, "The valid group calls are stored (or were already), other calls skipped; invalid group calls are listed "
+            + "in errors by batch index and counted in rejected, never stored (sending them again cannot help)")
+        .Answers(StatusCodes.Status400BadRequest, "The request can never succeed: not JSON, not an object, no batch array, over a limit, or every call in it is an invalid group call")
+        .Answers(StatusCodes.Status503ServiceUnavailable, "Nothing of the request is stored (storage, dedup store or write queue unavailable); "
+            + "a retry after Retry-After stores the valid calls exactly once", retryAfter: true)
+        .WithHeaderParameter("Prefer", "ack=durable or ack=queryable, as on POST /api/group", "ack=durable")
+        .WithHeaderParameter("Content-Encoding", "gzip for a compressed body (RudderStack's SDK compresses by default)", "gzip");
+
+    /// <summary>A batch as @segment/analytics-node sends it: a group call stored, a track call skipped.</summary>
+    internal const string BatchExample = """
+        {
+          "batch": [
+            {
+              "type": "group", "groupId": "acme-inc", "userId": "user-1", "messageId": "segment-example-1",
+              "traits": { "group_type": "Account", "name": "Acme", "planName": "Basic" },
+              "timestamp": "2024-05-01T12:00:00Z"
+            },
+            { "type": "track", "userId": "user-1", "event": "Signed Up", "timestamp": "2024-05-01T12:00:01Z" }
+          ],
+          "context": { "library": { "name": "@segment/analytics-node", "version": "3.1.0" } },
+          "sentAt": "2024-05-01T12:00:02Z"
+        }
+        """;
+
+    internal const string GroupExample = """
+        {
+          "groupId": "acme-inc", "userId": "user-1", "messageId": "segment-example-2",
+          "traits": { "group_type": "Account", "planName": "Pro" },
+          "timestamp": "2024-05-01T12:05:00Z"
+        }
+        """;
 
     private static async Task IngestAsync(
         HttpContext context, SegmentParser parser, IngestPipeline pipeline, GroupApiOptions options, TimeProvider time, IngestTelemetry telemetry, bool isBatch)
@@ -113,14 +160,14 @@ internal static class SegmentEndpoints
         });
     }
 
-    private static Task Skipped(HttpContext context, IngestTelemetry telemetry)
+    private static Task Skipped(string type, HttpContext context, IngestTelemetry telemetry)
     {
         telemetry.SegmentCallsSkipped.Add(1, telemetry.For(context.User.GetTenant()!));
         return ContractResponses.WriteAsync(context, StatusCodes.Status200OK, new ApiResponse
         {
             Success = true,
             ResponseId = context.GetResponseId(),
-            Message = "Acknowledged; only group calls are stored",
+            Message = $"Acknowledged the {type} call; only group calls are stored",
             Accepted = 0,
             Duplicates = 0,
             Skipped = 1,

@@ -8,6 +8,9 @@ namespace Platform.ServiceDefaults.Contract;
 public static class ContractResponses
 {
     public const string ResponseIdHeader = "X-Response-Id";
+
+    /// <summary>The media type of every contract answer (UTF-8 JSON; the charset is sent as a parameter).</summary>
+    public const string ContentType = "application/json";
     private static readonly object ResponseIdKey = new();
 
     /// <summary>The response id of this request, created on first use and echoed in a response header.</summary>

@@ -24,8 +24,8 @@ internal sealed partial class TenantRateLimiter : IAsyncDisposable
     private readonly ILogger<TenantRateLimiter> _logger;
     private readonly PartitionedRateLimiter<string> _local;
     private readonly PartitionedRateLimiter<string>? _cluster;
-    private readonly Counter<long> _rejected;
-    private readonly Counter<long> _fallbacks;
+    private long _rejected;
+    private long _fallbacks;
     private long _redisRetryAt;
 
     public TenantRateLimiter(IOptions<RateLimitingOptions> options, RedisConnection redis, IMeterFactory meters, ILogger<TenantRateLimiter> logger)
@@ -41,9 +41,13 @@ internal sealed partial class TenantRateLimiter : IAsyncDisposable
                 RedisRateLimitPartition.GetTokenBucketRateLimiter(prefix + tenant, _ => ClusterBucket(tenant)));
         }
 
+        // Observed rather than added to, so both series exist from the first scrape at zero (the dashboard and alerts see
+        // 0, not "no data"): this limiter is built with the request pipeline, before the metrics listener starts, and an
+        // Add(0) made then would be lost.
         var meter = meters.Create("Platform.Gateway");
-        _rejected = meter.CreateCounter<long>("platform.gateway.rate_limited", description: "Requests refused with 429");
-        _fallbacks = meter.CreateCounter<long>("platform.gateway.rate_limit_local_fallbacks", description: "Redis rate limit calls that failed and were decided locally");
+        meter.CreateObservableCounter("platform.gateway.rate_limited", () => Volatile.Read(ref _rejected), description: "Requests refused with 429");
+        meter.CreateObservableCounter("platform.gateway.rate_limit_local_fallbacks", () => Volatile.Read(ref _fallbacks),
+            description: "Redis rate limit calls that failed and were decided locally");
     }
 
     public async ValueTask<RateLimitDecision> AcquireAsync(string tenant, CancellationToken cancellationToken)
@@ -51,7 +55,7 @@ internal sealed partial class TenantRateLimiter : IAsyncDisposable
         var decision = await DecideAsync(tenant, cancellationToken);
         if (!decision.Allowed)
         {
-            _rejected.Add(1);
+            Interlocked.Increment(ref _rejected);
         }
 
         return decision;
@@ -74,7 +78,7 @@ internal sealed partial class TenantRateLimiter : IAsyncDisposable
             catch (Exception ex) when (ex is RedisException or TimeoutException or ObjectDisposedException or InvalidOperationException)
             {
                 Volatile.Write(ref _redisRetryAt, Stopwatch.GetTimestamp() + (long)(_options.RedisRetryInterval.TotalSeconds * Stopwatch.Frequency));
-                _fallbacks.Add(1);
+                Interlocked.Increment(ref _fallbacks);
                 LogRedisFailed(_logger, ex, _options.RedisRetryInterval);
             }
         }

@@ -3,8 +3,8 @@
 // It mirrors the parts of Helm's engine (helm.sh/helm/v3/pkg/engine) our charts use: Go text/template with
 // missingkey=zero, the sprig function library (without env/expandenv), include, tpl, required, fail, toYaml,
 // fromYaml, toJson, fromJson, the "<no value>" clean-up, values coalescing (later files win, null deletes a key)
-// and the .Values/.Release/.Chart/.Capabilities/.Template objects. Subcharts, lookup and .Files are not
-// supported: keep the charts inside that. It builds offline from Debian's packages:
+// and the .Values/.Release/.Chart/.Capabilities/.Template objects, and .Files.Get. Subcharts, lookup and the rest of
+// .Files are not supported: keep the charts inside that. It builds offline from Debian's packages:
 //
 //	GO111MODULE=off GOPATH=/usr/share/gocode go build -o chart-render .
 //
@@ -65,6 +65,21 @@ func main() {
 	fmt.Print(out)
 }
 
+// chartFiles is Helm's .Files as far as the charts use it: Get returns a file of the chart as text, "" when missing.
+type chartFiles struct{ dir string }
+
+func (f chartFiles) Get(name string) string {
+	clean := filepath.Clean(filepath.FromSlash(name))
+	if filepath.IsAbs(clean) || strings.HasPrefix(clean, "..") {
+		return ""
+	}
+	content, err := os.ReadFile(filepath.Join(f.dir, clean))
+	if err != nil {
+		return ""
+	}
+	return string(content)
+}
+
 func render(chartDir string, files []string, release, namespace, kubeVersion string, apis []string, notes bool) (string, error) {
 	chart, err := readYAMLFile(filepath.Join(chartDir, "Chart.yaml"))
 	if err != nil {
@@ -93,6 +108,7 @@ func render(chartDir string, files []string, release, namespace, kubeVersion str
 	major, minor := splitVersion(kubeVersion)
 	top := map[string]interface{}{
 		"Values": values,
+		"Files":  chartFiles{dir: chartDir},
 		"Chart":  chartObject(chart),
 		"Release": map[string]interface{}{
 			"Name": release, "Namespace": namespace, "IsInstall": true, "IsUpgrade": false,

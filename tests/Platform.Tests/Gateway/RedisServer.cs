@@ -77,6 +77,16 @@ internal sealed class RedisServer : IDisposable
         }
     }
 
+    /// <summary>
+    /// SIGSTOP: the server keeps its connections but answers nothing, as a stalled Redis does (commands time out rather
+    /// than fail at once). Stopped for good on dispose.
+    /// </summary>
+    public void Pause()
+    {
+        using var kill = Process.Start("kill", ["-STOP", $"{_process.Id}"]);
+        kill.WaitForExit();
+    }
+
     /// <summary>Every key in the server, as raw bytes (for tests of the key layout).</summary>
     public async Task<byte[][]> KeysAsync()
     {

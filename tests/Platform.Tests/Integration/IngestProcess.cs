@@ -47,7 +47,14 @@ internal sealed class IngestProcess : IDisposable
     }
 
     /// <summary>Starts ingest with <paramref name="settings"/> as command-line configuration and waits (bounded) until it is ready.</summary>
-    public static async Task<IngestProcess> StartAsync(string keyDirectory, IDictionary<string, string> settings)
+    public static Task<IngestProcess> StartAsync(string keyDirectory, IDictionary<string, string> settings) =>
+        StartAsync(keyDirectory, settings, "ingest", "Platform.Ingest.dll");
+
+    /// <summary>The gateway's build in the same harness (its readiness is its own), for tests that need both as real processes.</summary>
+    public static Task<IngestProcess> StartGatewayAsync(string keyDirectory, IDictionary<string, string> settings) =>
+        StartAsync(keyDirectory, settings, "gateway", "Platform.Gateway.dll");
+
+    private static async Task<IngestProcess> StartAsync(string keyDirectory, IDictionary<string, string> settings, string project, string assembly)
     {
         DevelopmentKeys.EnsureKeyPair(keyDirectory);
         var port = FreePort();
@@ -59,7 +66,7 @@ internal sealed class IngestProcess : IDisposable
             WorkingDirectory = keyDirectory,
         };
         start.Environment["ASPNETCORE_ENVIRONMENT"] = "Testing";
-        start.ArgumentList.Add(IngestAssembly());
+        start.ArgumentList.Add(ServiceAssembly(project, assembly));
         start.ArgumentList.Add("--urls");
         start.ArgumentList.Add($"http://127.0.0.1:{port}");
         var all = new Dictionary<string, string>
@@ -91,7 +98,7 @@ internal sealed class IngestProcess : IDisposable
             {
                 var output = ingest.Output;
                 ingest.Dispose();
-                throw new InvalidOperationException($"ingest did not become ready; its output:\n{output}");
+                throw new InvalidOperationException($"{project} did not become ready; its output:\n{output}");
             }
 
             try
@@ -196,8 +203,8 @@ internal sealed class IngestProcess : IDisposable
         }
     }
 
-    /// <summary>The ingest build next to this test build: tests/Platform.Tests/bin/{Configuration}/{tfm} → ingest/bin/{Configuration}/{tfm}.</summary>
-    private static string IngestAssembly()
+    /// <summary>A service's build next to this test build: tests/Platform.Tests/bin/{Configuration}/{tfm} → {project}/bin/{Configuration}/{tfm}.</summary>
+    private static string ServiceAssembly(string project, string assembly)
     {
         var testOutput = new DirectoryInfo(AppContext.BaseDirectory.TrimEnd(Path.DirectorySeparatorChar));
         var tfm = testOutput.Name;
@@ -208,10 +215,10 @@ internal sealed class IngestProcess : IDisposable
             root = root.Parent;
         }
 
-        var path = root is null ? null : Path.Combine(root.FullName, "ingest", "bin", configuration, tfm, "Platform.Ingest.dll");
+        var path = root is null ? null : Path.Combine(root.FullName, project, "bin", configuration, tfm, assembly);
         return path is not null && File.Exists(path)
             ? path
-            : throw new InvalidOperationException($"Platform.Ingest.dll not found at {path}; build the solution first");
+            : throw new InvalidOperationException($"{assembly} not found at {path}; build the solution first");
     }
 
     private static int FreePort()

@@ -61,7 +61,7 @@ public sealed partial class MetricsTests
         }
 
         var exposed = await host.Client.GetStringAsync("/metrics");
-        var dashboard = await File.ReadAllTextAsync(Path.Combine(RepositoryRoot(), "charts", "dashboards", "platform-ingestion.json"));
+        var dashboard = await File.ReadAllTextAsync(DashboardPath);
 
         // The write-ahead log's series exist only on ClickHouse; ClickHouseIngestTests checks those.
         var charted = DashboardSeries().Matches(dashboard).Select(m => m.Value).Where(series => !IsLogSeries(series)).Distinct().ToList();
@@ -69,13 +69,16 @@ public sealed partial class MetricsTests
         Assert.All(charted, series => Assert.Matches($"(?m)^{series}[{{ ]", exposed));
     }
 
+    /// <summary>The dashboard, shipped with the ingest chart (a ConfigMap for Grafana's sidecar).</summary>
+    internal static string DashboardPath => Path.Combine(RepositoryRoot(), "charts", "ingest", "dashboards", "platform-ingestion.json");
+
     /// <summary>Series of the write-ahead log and its shipper, exposed only where there is a log (ClickHouse).</summary>
     internal static bool IsLogSeries(string series) =>
         series.StartsWith("platform_ingest_log_", StringComparison.Ordinal) || series.StartsWith("platform_ingest_ship_", StringComparison.Ordinal);
 
     /// <summary>Every ingest series the dashboard charts.</summary>
     internal static List<string> ChartedSeries() =>
-        DashboardSeries().Matches(File.ReadAllText(Path.Combine(RepositoryRoot(), "charts", "dashboards", "platform-ingestion.json")))
+        DashboardSeries().Matches(File.ReadAllText(DashboardPath))
             .Select(m => m.Value).Distinct().ToList();
 
     private static string RepositoryRoot()

@@ -159,14 +159,17 @@ public sealed class ChartRenderingTests
         Assert.DoesNotContain("<no value>", notes, StringComparison.Ordinal);
     }
 
-    /// <summary>The settings file the chart's ConfigMap holds.</summary>
+    /// <summary>The settings file the chart's ConfigMap holds (not the dashboard's ConfigMap, when that is on).</summary>
     internal static JsonObject Settings(IEnumerable<object> objects)
     {
-        var map = objects.OfType<V1ConfigMap>().Single();
+        var map = SettingsMap(objects);
         var file = Assert.Single(map.Data);
         Assert.Matches(@"^appsettings\.[A-Za-z0-9_-]+\.json$", file.Key);
         return JsonNode.Parse(file.Value)!.AsObject();
     }
+
+    internal static V1ConfigMap SettingsMap(IEnumerable<object> objects) =>
+        objects.OfType<V1ConfigMap>().Single(map => map.Data?.Keys.Any(key => key.StartsWith("appsettings.", StringComparison.Ordinal)) == true);
 }
 
 /// <summary>A values file in the temporary directory, deleted on dispose.</summary>

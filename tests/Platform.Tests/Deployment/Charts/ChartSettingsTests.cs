@@ -60,7 +60,7 @@ public sealed class ChartSettingsTests
     private static async Task<IConfiguration> RenderedConfigurationAsync(string chart, string valueSet)
     {
         var objects = await ChartRenderer.RenderAsync(chart, ValueSets.PathOf(chart, valueSet));
-        var file = Assert.Single(objects.OfType<V1ConfigMap>().Single().Data);
+        var file = Assert.Single(ChartRenderingTests.SettingsMap(objects).Data);
         var stream = new MemoryStream(Encoding.UTF8.GetBytes(file.Value));
         return new ConfigurationBuilder().AddJsonStream(stream).Build();
     }

@@ -221,7 +221,7 @@ public sealed class IngestLogVolumeTests
     /// <summary>What the service reads: the settings file, then the container's environment over it (as the host orders them).</summary>
     private static IConfiguration Configuration(IEnumerable<object> objects)
     {
-        var file = Assert.Single(objects.OfType<V1ConfigMap>().Single().Data);
+        var file = Assert.Single(ChartRenderingTests.SettingsMap(objects).Data);
         var env = objects.OfType<V1StatefulSet>().Single().Spec.Template.Spec.Containers.Single().Env
             .Where(e => e.Value is not null)
             .Select(e => KeyValuePair.Create(e.Name.Replace("__", ":", StringComparison.Ordinal), (string?)e.Value));

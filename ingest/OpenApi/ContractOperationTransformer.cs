@@ -49,9 +49,10 @@ internal sealed class ContractOperationTransformer : IOpenApiOperationTransforme
             Add(operation, document, answer.StatusCode, answer.Description, answer.RetryAfter, first: true);
         }
 
+        var takesPrefer = metadata.OfType<ParameterDescription>().Any(static p => p.In == "header" && p.Name == "Prefer");
         foreach (var (status, response) in operation.Responses)
         {
-            AddHeaders(status, response, routedByGateway: policy is not null);
+            AddHeaders(status, response, routedByGateway: policy is not null, takesPrefer);
         }
 
         operation.Responses = Sorted(operation.Responses);
@@ -129,7 +130,7 @@ internal sealed class ContractOperationTransformer : IOpenApiOperationTransforme
         }
     }
 
-    private static void AddHeaders(string status, IOpenApiResponse answer, bool routedByGateway)
+    private static void AddHeaders(string status, IOpenApiResponse answer, bool routedByGateway, bool takesPrefer)
     {
         if (answer is not OpenApiResponse response)
         {
@@ -152,7 +153,16 @@ internal sealed class ContractOperationTransformer : IOpenApiOperationTransforme
             };
         }
 
-        if (status is "429" or "503" && !response.Headers.ContainsKey(HeaderNames.RetryAfter))
+        if (takesPrefer && status is "200" or "503")
+        {
+            response.Headers["Preference-Applied"] = new OpenApiHeader
+            {
+                Description = "The ack the answer waited for (ack=durable or ack=queryable), when the request sent Prefer",
+                Schema = new OpenApiSchema { Type = JsonSchemaType.String },
+            };
+        }
+
+                if (status is "429" or "503" && !response.Headers.ContainsKey(HeaderNames.RetryAfter))
         {
             response.Headers[HeaderNames.RetryAfter] = new OpenApiHeader
             {

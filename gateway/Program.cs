@@ -2,11 +2,11 @@ using Platform.Gateway.BodyLimit;
 using Platform.Gateway.Headers;
 using Platform.Gateway.Proxy;
 using Platform.Gateway.RateLimiting;
-using Platform.Gateway.Redis;
 using Platform.Gateway.Revocation;
 using Platform.ServiceDefaults.Auth;
 using Platform.ServiceDefaults.Contract;
 using Platform.ServiceDefaults.Health;
+using Platform.ServiceDefaults.Redis;
 using Platform.ServiceDefaults.Telemetry;
 
 namespace Platform.Gateway;
@@ -29,7 +29,7 @@ internal sealed class Program
         builder.AddPlatformTelemetry("gateway");
         builder.AddPlatformAuthentication();
         builder.AddTokenRevocation();
-        builder.AddRedisConnection();
+        builder.AddPlatformRedis("platform-gateway", keyPrefix: "platform:gateway:");
         builder.AddTenantRateLimiting();
         builder.AddHeaderHygiene();
         builder.AddBodyLimit();

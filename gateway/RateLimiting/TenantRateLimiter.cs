@@ -2,7 +2,7 @@ using System.Diagnostics;
 using System.Diagnostics.Metrics;
 using System.Threading.RateLimiting;
 using Microsoft.Extensions.Options;
-using Platform.Gateway.Redis;
+using Platform.ServiceDefaults.Redis;
 using RedisRateLimiting;
 using StackExchange.Redis;
 

@@ -2,8 +2,8 @@ using System.Collections.Frozen;
 using Microsoft.Extensions.Options;
 using Microsoft.IdentityModel.JsonWebTokens;
 using Platform.ServiceDefaults.Hosting;
-using Platform.Gateway.Redis;
 using Platform.ServiceDefaults.Contract;
+using Platform.ServiceDefaults.Redis;
 using StackExchange.Redis;
 
 namespace Platform.Gateway.Revocation;

@@ -3,6 +3,7 @@ using Microsoft.Extensions.Options;
 using Platform.Ingest.Storage;
 using Platform.Ingest.Writing;
 using Platform.ServiceDefaults.Hosting;
+using Platform.ServiceDefaults.Redis;
 
 namespace Platform.Ingest.Dedup;
 
@@ -53,15 +54,14 @@ internal enum RedisUnavailableMode
 }
 
 /// <summary>Section "Dedup:Redis".</summary>
-internal sealed class RedisDedupOptions
+internal sealed class RedisDedupOptions : RedisOptions
 {
-    /// <summary>A StackExchange.Redis configuration string (host:port[,password=...]). Required with the Redis backend.</summary>
-    [RedisConfiguration]
-    public string? ConnectionString { get; set; }
-
-    /// <summary>Prefix of every dedup key; the rest of the key is the event identity's 16 raw bytes.</summary>
-    [Required(ErrorMessage = "{0} must not be empty: it keeps dedup keys apart from others in the same Redis.")]
-    public string KeyPrefix { get; set; } = "platform:dedup:";
+    public RedisDedupOptions()
+    {
+        // The rest of a key is the event identity's 16 raw bytes.
+        KeyPrefix = "platform:dedup:";
+        OperationTimeout = TimeSpan.FromSeconds(1);
+    }
 
     /// <summary>
     /// The longest a reservation lives when its holder never commits or releases it and no other request takes it over.
@@ -88,14 +88,6 @@ internal sealed class RedisDedupOptions
     /// <summary>How often a request re-checks an identity that another request is still storing.</summary>
     [Range(typeof(TimeSpan), "00:00:00.001", "00:00:05")]
     public TimeSpan PollInterval { get; set; } = TimeSpan.FromMilliseconds(50);
-
-    /// <summary>How long to wait for a connection, at start and on each reconnect attempt.</summary>
-    [Range(typeof(TimeSpan), "00:00:00.001", "00:01:00")]
-    public TimeSpan ConnectTimeout { get; set; } = TimeSpan.FromSeconds(2);
-
-    /// <summary>How long one round trip may take before it counts as Redis being unavailable; at most a third of <see cref="OwnerLease"/>.</summary>
-    [Range(typeof(TimeSpan), "00:00:00.001", "00:00:30")]
-    public TimeSpan OperationTimeout { get; set; } = TimeSpan.FromSeconds(1);
 
     /// <summary>StorageBackstop (default: keep ingesting, readiness Degraded) or Reject (answer 503 while Redis is down).</summary>
     [EnumDataType(typeof(RedisUnavailableMode))]

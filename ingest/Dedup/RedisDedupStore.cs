@@ -1,5 +1,6 @@
 using System.Buffers.Binary;
 using Microsoft.Extensions.Options;
+using Platform.ServiceDefaults.Redis;
 using StackExchange.Redis;
 
 namespace Platform.Ingest.Dedup;
@@ -479,21 +480,13 @@ internal sealed partial class RedisDedupStore : IDedupStore, IAsyncDisposable
 
     private async Task<ConnectionMultiplexer> ConnectAsync()
     {
-        var configuration = ConfigurationOptions.Parse(_options.ConnectionString!);
-        configuration.AbortOnConnectFail = false;
-        configuration.BacklogPolicy = BacklogPolicy.FailFast;
-        configuration.ConnectTimeout = (int)_options.ConnectTimeout.TotalMilliseconds;
-        configuration.AsyncTimeout = (int)_options.OperationTimeout.TotalMilliseconds;
-        configuration.SyncTimeout = (int)_options.OperationTimeout.TotalMilliseconds;
-        configuration.ClientName ??= "platform-ingest-dedup";
-        var multiplexer = await ConnectionMultiplexer.ConnectAsync(configuration);
+        var multiplexer = await RedisConnectionFactory.ConnectAsync(_options, "platform-ingest-dedup");
         multiplexer.ConnectionFailed += (_, e) => LogConnectionFailed(e.EndPoint, e.FailureType, _options.OnUnavailable);
         multiplexer.ConnectionRestored += (_, e) => LogConnectionRestored(e.EndPoint);
         return multiplexer;
     }
 
-    internal static bool IsRedisFailure(Exception ex) =>
-        ex is RedisException or RedisNotConnectedException or TimeoutException or ObjectDisposedException;
+    internal static bool IsRedisFailure(Exception ex) => RedisConnectionFactory.IsFailure(ex);
 
     private void MarkUnavailable(Exception ex)
     {
@@ -530,6 +523,3 @@ internal sealed class ReserveAttempt(List<int> held)
 
     public bool OwnLeaseGone { get; set; }
 }
-
-/// <summary>The multiplexer is reconnecting; commands are not even tried.</summary>
-internal sealed class RedisNotConnectedException() : Exception("Redis is not connected");

@@ -1,3 +1,4 @@
+using Platform.ServiceDefaults.Redis;
 using StackExchange.Redis;
 
 namespace Platform.Ingest.Dedup;
@@ -50,14 +51,7 @@ internal sealed partial class RedisOwnerLease : IAsyncDisposable
     /// <summary>Connects (a connection of its own), announces the first identity and starts the refresh thread.</summary>
     public async Task StartAsync()
     {
-        var configuration = ConfigurationOptions.Parse(_options.ConnectionString!);
-        configuration.AbortOnConnectFail = false;
-        configuration.BacklogPolicy = BacklogPolicy.FailFast;
-        configuration.ConnectTimeout = (int)_options.ConnectTimeout.TotalMilliseconds;
-        configuration.AsyncTimeout = (int)_options.OperationTimeout.TotalMilliseconds;
-        configuration.SyncTimeout = (int)_options.OperationTimeout.TotalMilliseconds;
-        configuration.ClientName = (configuration.ClientName ?? "platform-ingest-dedup") + "-lease";
-        _connection = await ConnectionMultiplexer.ConnectAsync(configuration);
+        _connection = await RedisConnectionFactory.ConnectAsync(_options, "platform-ingest-dedup", clientNameSuffix: "-lease");
         try
         {
             await CurrentAsync(CancellationToken.None);

@@ -1,6 +1,7 @@
 using Platform.Ingest.Dedup;
 using Platform.Ingest.Development;
 using Platform.Ingest.GroupApi;
+using Platform.Ingest.Limits;
 using Platform.Ingest.OpenApi;
 using Platform.Ingest.Query;
 using Platform.Ingest.Segment;
@@ -11,6 +12,7 @@ using Platform.Ingest.Writing;
 using Platform.ServiceDefaults.Auth;
 using Platform.ServiceDefaults.Contract;
 using Platform.ServiceDefaults.Health;
+using Platform.ServiceDefaults.Redis;
 using Platform.ServiceDefaults.Http;
 using Platform.ServiceDefaults.Telemetry;
 
@@ -31,6 +33,8 @@ builder.AddIngestTelemetry();
 builder.AddPlatformAuthentication();
 builder.AddEventStorage();
 builder.AddDedup();
+builder.AddPlatformRedis("platform-ingest", keyPrefix: "platform:ingest:");
+builder.AddEventLimits();
 builder.AddWriting();
 builder.AddGroupApi();
 builder.AddSegmentApi();

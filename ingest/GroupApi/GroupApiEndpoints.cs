@@ -1,5 +1,6 @@
 using Microsoft.Extensions.Options;
 using Platform.Ingest.Ingestion;
+using Platform.Ingest.Limits;
 using Platform.Ingest.OpenApi;
 using Platform.Ingest.Telemetry;
 using Platform.ServiceDefaults.Auth;
@@ -35,6 +36,7 @@ internal static class GroupApiEndpoints
             .Produces<ApiResponse>(StatusCodes.Status200OK, ContractResponses.ContentType)
             .Describes(StatusCodes.Status200OK, "Every event is stored, or was already stored: accepted counts the events this request added, duplicates the rest")
             .Answers(StatusCodes.Status400BadRequest, "Invalid input or a limit exceeded; nothing is stored; errors lists every problem (index absent for problems with the whole body)")
+            .Answers(StatusCodes.Status429TooManyRequests, ThrottledAnswer, retryAfter: true)
             .Answers(StatusCodes.Status503ServiceUnavailable, "Nothing is stored (another request is storing one of the events, the dedup store does not answer, "
                 + "the write queue or log is full, or storage failed), or the events are durable but not yet queryable (Prefer: ack=queryable); "
                 + "the message says which; a retry after Retry-After is answered as duplicates for what was stored", retryAfter: true)
@@ -44,6 +46,10 @@ internal static class GroupApiEndpoints
             .WithRequestExample(Example);
         return app;
     }
+
+    /// <summary>What a 429 of an ingestion endpoint means, for the OpenAPI document.</summary>
+    internal const string ThrottledAnswer = "The tenant is sending too much; nothing is stored: over its request rate (gateway), over its events per "
+        + "second (ingest, section EventLimits), or holding more than its fair share of a congested write path (ingest); retry after Retry-After";
 
     /// <summary>The document's example (the README's first call); the OpenAPI test posts it to the real service.</summary>
     internal const string Example = """
@@ -59,9 +65,17 @@ internal static class GroupApiEndpoints
         ]
         """;
 
-    private static async Task IngestAsync(HttpContext context, IngestPipeline pipeline, IOptions<GroupApiOptions> options, TimeProvider time, IngestTelemetry telemetry)
+    private static async Task IngestAsync(
+        HttpContext context, IngestPipeline pipeline, EventRateLimiter limiter, IOptions<GroupApiOptions> options, TimeProvider time, IngestTelemetry telemetry)
     {
         var tenant = context.User.GetTenant()!;
+        if (!limiter.TryEnter(tenant, out var admission, out var wait))
+        {
+            await RefuseAtTheDoorAsync(context, telemetry, tenant, wait);
+            return;
+        }
+
+        using var _ = admission;
         var receivedAt = time.GetUtcNow().ToUnixTimeMilliseconds() * 1000;
         var (problem, body) = await RequestBody.ReadAsync(context, options.Value.MaxBodyBytes);
         if (problem is not null)
@@ -79,8 +93,19 @@ internal static class GroupApiEndpoints
             context.Response.Headers["Preference-Applied"] = AckPreference.Format(ack.Value);
         }
 
-        var result = await pipeline.IngestAsync(body, tenant, receivedAt, ack, context.RequestAborted);
+        var result = await pipeline.IngestAsync(body, tenant, receivedAt, ack, context.RequestAborted, admission);
         await WriteAsync(context, result);
+    }
+
+    /// <summary>
+    /// The tenant's events-per-second bucket is empty: 429 before the body is read or parsed, so a flood over its limit
+    /// costs this process next to nothing. Nothing is stored or reserved.
+    /// </summary>
+    internal static Task RefuseAtTheDoorAsync(HttpContext context, IngestTelemetry telemetry, string tenant, TimeSpan retryAfter)
+    {
+        telemetry.Rejected(tenant, RejectReason.RateLimited, 0);
+        return ContractResponses.WriteErrorAsync(context, StatusCodes.Status429TooManyRequests, ThrottledMessage(ThrottleReason.EventRate, tenant),
+            retryAfter: retryAfter);
     }
 
     /// <summary>The contract's answer for each pipeline result.</summary>
@@ -97,8 +122,17 @@ internal static class GroupApiEndpoints
         IngestResult.Invalid invalid => ContractResponses.WriteErrorAsync(context, StatusCodes.Status400BadRequest, invalid.Message, invalid.Errors),
         IngestResult.Unavailable unavailable => ContractResponses.WriteErrorAsync(context, StatusCodes.Status503ServiceUnavailable,
             UnavailableMessage(unavailable.Reason), retryAfter: unavailable.RetryAfter),
+        IngestResult.Throttled throttled => ContractResponses.WriteErrorAsync(context, StatusCodes.Status429TooManyRequests,
+            ThrottledMessage(throttled.Reason, context.User.GetTenant()), retryAfter: throttled.RetryAfter),
         IngestResult.Abandoned => Task.CompletedTask,
         _ => throw new InvalidOperationException($"Unmapped ingest result {result.GetType().Name}"),
+    };
+
+    private static string ThrottledMessage(ThrottleReason reason, string? tenant) => reason switch
+    {
+        ThrottleReason.FairShare =>
+            $"Too Many Requests: ingest is congested and tenant '{tenant}' holds more than its fair share of what waits to be stored; nothing was stored, retry after the delay given in Retry-After",
+        _ => $"Too Many Requests: tenant '{tenant}' is over its events-per-second limit; nothing was stored, retry after the delay given in Retry-After",
     };
 
     private static string UnavailableMessage(UnavailableReason reason) => reason switch

@@ -3,6 +3,7 @@ using Microsoft.Extensions.Options;
 using Platform.Ingest.Dedup;
 using Platform.Ingest.Events;
 using Platform.Ingest.GroupApi;
+using Platform.Ingest.Limits;
 using Platform.Ingest.Log;
 using Platform.Ingest.Storage;
 using Platform.Ingest.Telemetry;
@@ -30,7 +31,8 @@ internal sealed partial class IngestPipeline(
     /// Parses a request body (taking ownership of its buffer) and stores its new events; <paramref name="ack"/> is what
     /// the request asked a 200 to mean, null for the deployment's default.
     /// </summary>
-    public Task<IngestResult> IngestAsync(PooledBody body, string tenant, long receivedAtMicros, AckMode? ack, CancellationToken cancellationToken)
+    public Task<IngestResult> IngestAsync(
+        PooledBody body, string tenant, long receivedAtMicros, AckMode? ack, CancellationToken cancellationToken, EventAdmission? admission = null)
     {
         ParseOutcome outcome;
         using (body)
@@ -38,15 +40,30 @@ internal sealed partial class IngestPipeline(
             outcome = parser.Parse(body.Span, tenant);
         }
 
-        return StoreAsync(outcome, tenant, receivedAtMicros, ack, cancellationToken);
+        return StoreAsync(outcome, tenant, receivedAtMicros, ack, cancellationToken, admission);
     }
 
-    /// <summary>Stores the events of an already parsed request.</summary>
-    public async Task<IngestResult> StoreAsync(ParseOutcome outcome, string tenant, long receivedAtMicros, AckMode? ack, CancellationToken cancellationToken)
+    /// <summary>
+    /// Stores the events of an already parsed request. <paramref name="admission"/> (from the tenant's events-per-second
+    /// limit, <see cref="EventRateLimiter.TryEnter"/>) is charged the request's events first: over the limit, the answer
+    /// is 429 and nothing is reserved or stored. An invalid request is charged too (its parse was paid for) and answered 400.
+    /// </summary>
+    public async Task<IngestResult> StoreAsync(
+        ParseOutcome outcome, string tenant, long receivedAtMicros, AckMode? ack, CancellationToken cancellationToken, EventAdmission? admission = null)
     {
         ArgumentNullException.ThrowIfNull(outcome);
         var tags = telemetry.For(tenant);
         telemetry.EventsReceived.Add(outcome.EventCount, tags);
+        if (admission is not null)
+        {
+            var decision = await admission.ChargeAsync(outcome.EventCount, force: !outcome.IsValid);
+            if (!decision.Allowed)
+            {
+                telemetry.Rejected(tenant, RejectReason.RateLimited, outcome.EventCount);
+                return new IngestResult.Throttled(ThrottleReason.EventRate, decision.RetryAfter);
+            }
+        }
+
         if (!outcome.IsValid)
         {
             telemetry.Rejected(tenant, RejectReason.Invalid, outcome.EventCount);
@@ -55,6 +72,13 @@ internal sealed partial class IngestPipeline(
         }
 
         var events = outcome.Events;
+        if (writer.IsOverFairShare(tenant))
+        {
+            // Refused before any dedup round trip; the writer decides again, exactly, when the events get there.
+            telemetry.Rejected(tenant, RejectReason.FairShare, events.Count);
+            return new IngestResult.Throttled(ThrottleReason.FairShare, _retryAfter);
+        }
+
         var unique = WithoutRepeats(events);
         var keys = new UInt128[unique.Count];
         for (var i = 0; i < keys.Length; i++)
@@ -125,6 +149,12 @@ internal sealed partial class IngestPipeline(
             catch (NotYetQueryableException ex)
             {
                 return Refused(ex, tenant, events.Count, UnavailableReason.NotYetQueryable, RejectReason.NotYetQueryable, "a queryable ack");
+            }
+            catch (FairShareExceededException)
+            {
+                // Not a fault: the tenant is asked to slow down while others are served; counted, not logged per request.
+                telemetry.Rejected(tenant, RejectReason.FairShare, events.Count);
+                return new IngestResult.Throttled(ThrottleReason.FairShare, _retryAfter);
             }
             catch (WriteQueueFullException ex)
             {

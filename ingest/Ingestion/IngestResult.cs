@@ -34,6 +34,19 @@ internal enum UnavailableReason
     NotYetQueryable,
 }
 
+/// <summary>Why a tenant is asked to slow down: each is a 429 with Retry-After, and nothing of the request was stored.</summary>
+internal enum ThrottleReason
+{
+    /// <summary>The tenant is over its events-per-second limit (section "EventLimits").</summary>
+    EventRate,
+
+    /// <summary>
+    /// The write path is congested (the write-ahead log or the write queue past its fair-share threshold) and the tenant
+    /// holds more of it than its fair share; tenants under their share are still taken.
+    /// </summary>
+    FairShare,
+}
+
 /// <summary>What the ingest pipeline did with one request. The endpoint maps it to the contract's answer and nothing else.</summary>
 internal abstract record IngestResult
 {
@@ -49,6 +62,9 @@ internal abstract record IngestResult
 
     /// <summary>Nothing was stored; the client should retry after <paramref name="RetryAfter"/>.</summary>
     public sealed record Unavailable(UnavailableReason Reason, TimeSpan RetryAfter) : IngestResult;
+
+    /// <summary>The tenant is asked to slow down; nothing was stored, retry after <paramref name="RetryAfter"/>.</summary>
+    public sealed record Throttled(ThrottleReason Reason, TimeSpan RetryAfter) : IngestResult;
 
     /// <summary>The client went away before an outcome; nothing was stored and nobody is left to answer.</summary>
     public sealed record Abandoned : IngestResult;

@@ -2,6 +2,7 @@ using System.Threading.Channels;
 using Microsoft.Extensions.Logging.Abstractions;
 using Microsoft.Win32.SafeHandles;
 using Platform.Ingest.Storage;
+using Platform.Ingest.Writing;
 
 namespace Platform.Ingest.Log;
 
@@ -59,13 +60,17 @@ internal sealed partial class IngestLog : IAsyncDisposable
     private long _activeBytes;
     private ulong _commit;
 
-    // Queued plus durable-unshipped frame bytes: the MaxBytes budget.
-    private long _usedBytes;
+    // Queued plus durable-unshipped frame bytes, per tenant: the MaxBytes budget, shared fairly when congested.
+    private readonly FairShare _shares;
+
+    // The durable records appended by this process and not yet shipped, in log order: whose bytes a shipped range frees.
+    // Guarded by _stateLock. Records recovered at start are nobody's.
+    private readonly Queue<ShareEntry> _unshippedShares = new();
     private long _flushes;
     private volatile Exception? _fault;
     private int _disposed;
 
-    private IngestLog(string directory, long maxBytes, long segmentBytes, TimeProvider time, ILogger logger, LogRecovery.Result recovered)
+    private IngestLog(string directory, long maxBytes, long segmentBytes, double fairShareAbove, TimeProvider time, ILogger logger, LogRecovery.Result recovered)
     {
         _directory = directory;
         _maxBytes = maxBytes;
@@ -76,7 +81,8 @@ internal sealed partial class IngestLog : IAsyncDisposable
         _shipped = recovered.Shipped;
         _durableEnd = recovered.End;
         _oldestUnshippedMicros = recovered.OldestAppendedAtMicros;
-        _usedBytes = recovered.End.Offset - recovered.Shipped.Offset;
+        _shares = new FairShare(maxBytes, fairShareAbove);
+        _shares.AddUnowned(recovered.End.Offset - recovered.Shipped.Offset);
         _active = recovered.Active;
         _activeFirstOffset = _segments[^1];
         _activeBytes = recovered.End.Offset - _activeFirstOffset;
@@ -86,15 +92,19 @@ internal sealed partial class IngestLog : IAsyncDisposable
         _writerThread.Start();
     }
 
-    /// <summary>Opens (creating if needed) the log in <paramref name="directory"/> and recovers it; see the class summary.</summary>
-    public static IngestLog Open(string directory, long maxBytes, long segmentBytes, TimeProvider? time = null, ILogger? logger = null)
+    /// <summary>
+    /// Opens (creating if needed) the log in <paramref name="directory"/> and recovers it; see the class summary. Once
+    /// more than <paramref name="fairShareAbove"/> of <paramref name="maxBytes"/> is used, a tenant holding its fair share
+    /// of the budget or more is refused (<see cref="FairShareExceededException"/>) while others are still taken.
+    /// </summary>
+    public static IngestLog Open(string directory, long maxBytes, long segmentBytes, TimeProvider? time = null, ILogger? logger = null, double fairShareAbove = 1)
     {
         ArgumentException.ThrowIfNullOrEmpty(directory);
         ArgumentOutOfRangeException.ThrowIfLessThan(segmentBytes, 4096);
         ArgumentOutOfRangeException.ThrowIfLessThan(maxBytes, segmentBytes);
         logger ??= NullLogger.Instance;
         var recovered = LogRecovery.Recover(Path.GetFullPath(directory), logger);
-        return new IngestLog(Path.GetFullPath(directory), maxBytes, segmentBytes, time ?? TimeProvider.System, logger, recovered);
+        return new IngestLog(Path.GetFullPath(directory), maxBytes, segmentBytes, fairShareAbove, time ?? TimeProvider.System, logger, recovered);
     }
 
     public string Directory => _directory;
@@ -162,7 +172,13 @@ internal sealed partial class IngestLog : IAsyncDisposable
     }
 
     /// <summary>Bytes counted against MaxBytes: queued appends and unshipped records.</summary>
-    public long UsedBytes => Interlocked.Read(ref _usedBytes);
+    public long UsedBytes => _shares.Used;
+
+    /// <summary>Each tenant's queued and unshipped records appended by this process: bytes and events.</summary>
+    public List<(string Tenant, long Bytes, long Events)> UnshippedByTenant() => _shares.Holdings();
+
+    /// <summary>Whether an append of <paramref name="tenant"/> would now be refused for fairness, whatever its size.</summary>
+    public bool IsOverFairShare(string tenant) => _shares.IsOverFairShare(tenant);
 
     public long MaxBytes => _maxBytes;
 
@@ -171,7 +187,8 @@ internal sealed partial class IngestLog : IAsyncDisposable
 
     /// <summary>
     /// Encodes <paramref name="batch"/> on the caller's thread, queues it, and completes with its position once it is
-    /// fsynced. Throws <see cref="LogFullException"/> at once when it would take the log past MaxBytes, and
+    /// fsynced. Throws <see cref="LogFullException"/> at once when it would take the log past MaxBytes,
+    /// <see cref="FairShareExceededException"/> when the log is congested and the batch's tenant holds its fair share of it, and
     /// <see cref="LogWriteException"/> when the write or fsync failed or the log is closed; in every failure the record
     /// is not in the log. There is no cancellation: once queued, an append is written or failed, never abandoned,
     /// so a caller never releases dedup reservations for events that then became durable.
@@ -190,11 +207,14 @@ internal sealed partial class IngestLog : IAsyncDisposable
             throw;
         }
 
-        return AppendFrameAsync(frame);
+        return AppendFrameAsync(frame, batch.Tenant, batch.Events.Count);
     }
 
-    /// <summary>Appends a record whose payload (an encoded batch) is already in <paramref name="frame"/>; takes ownership of it.</summary>
-    internal ValueTask<LogPosition> AppendFrameAsync(FrameBuffer frame)
+    /// <summary>
+    /// Appends a record whose payload (an encoded batch) is already in <paramref name="frame"/>; takes ownership of it.
+    /// Its bytes are <paramref name="tenant"/>'s share of the budget until shipped (null: nobody's, never refused for fairness).
+    /// </summary>
+    internal ValueTask<LogPosition> AppendFrameAsync(FrameBuffer frame, string? tenant = null, int events = 0)
     {
         if (frame.PayloadLength > LogFormat.MaxPayloadBytes)
         {
@@ -203,19 +223,21 @@ internal sealed partial class IngestLog : IAsyncDisposable
         }
 
         var size = frame.FrameLength;
-        var used = Interlocked.Add(ref _usedBytes, size);
-        if (used > _maxBytes)
+        switch (_shares.TryTake(tenant, size, events))
         {
-            Interlocked.Add(ref _usedBytes, -size);
-            frame.Dispose();
-            throw new LogFullException(used - size, _maxBytes);
+            case ShareVerdict.Full:
+                frame.Dispose();
+                throw new LogFullException(_shares.Used, _maxBytes);
+            case ShareVerdict.OverFairShare:
+                frame.Dispose();
+                throw new FairShareExceededException();
         }
 
         var fault = _fault;
-        var pending = new PendingAppend(frame);
+        var pending = new PendingAppend(frame, tenant, events);
         if (fault is not null || !_queue.Writer.TryWrite(pending))
         {
-            Interlocked.Add(ref _usedBytes, -size);
+            _shares.Release(tenant, size, events);
             frame.Dispose();
             throw fault is null
                 ? new LogWriteException("the log is closed")
@@ -276,13 +298,34 @@ internal sealed partial class IngestLog : IAsyncDisposable
                 }
             }
 
-            Interlocked.Add(ref _usedBytes, -(upTo.Offset - previous.Offset));
+            ReleaseShipped(upTo.Offset - previous.Offset, upTo.Offset);
             DeleteSegmentsBefore(upTo.Offset);
         }
         finally
         {
             _shipLock.Release();
         }
+    }
+
+    /// <summary>Gives the shipped records' bytes back to their tenants' shares; what is left of <paramref name="bytes"/> was nobody's (recovered at start).</summary>
+    private void ReleaseShipped(long bytes, long upToOffset)
+    {
+        List<ShareEntry>? shipped = null;
+        lock (_stateLock)
+        {
+            while (_unshippedShares.TryPeek(out var entry) && entry.End <= upToOffset)
+            {
+                (shipped ??= []).Add(_unshippedShares.Dequeue());
+            }
+        }
+
+        foreach (var entry in shipped ?? [])
+        {
+            _shares.Release(entry.Tenant, entry.Bytes, entry.Events);
+            bytes -= entry.Bytes;
+        }
+
+        _shares.Release(null, bytes, 0);
     }
 
     /// <summary>Stops taking appends, writes and fsyncs everything already queued (acknowledging it), and closes the files.</summary>
@@ -489,8 +532,13 @@ internal sealed partial class IngestLog : IAsyncDisposable
             var position = _durableEnd;
             for (var i = start; i < end; i++)
             {
-                position = new LogPosition(position.Offset + taken[i].Frame.FrameLength, position.Sequence + 1);
+                var pending = taken[i];
+                position = new LogPosition(position.Offset + pending.Frame.FrameLength, position.Sequence + 1);
                 positions[i - start] = position;
+                if (pending.Tenant is not null)
+                {
+                    _unshippedShares.Enqueue(new ShareEntry(position.Offset, pending.Tenant, pending.Frame.FrameLength, pending.Events));
+                }
             }
 
             if (_shipped.Offset == _durableEnd.Offset)
@@ -581,7 +629,7 @@ internal sealed partial class IngestLog : IAsyncDisposable
 
     private void Fail(PendingAppend pending, Exception cause)
     {
-        Interlocked.Add(ref _usedBytes, -pending.Frame.FrameLength);
+        _shares.Release(pending.Tenant, pending.Frame.FrameLength, pending.Events);
         pending.Frame.Dispose();
         pending.Completion.TrySetException(cause as LogWriteException ?? new LogWriteException("the log could not write and fsync the record", cause));
     }
@@ -598,9 +646,16 @@ internal sealed partial class IngestLog : IAsyncDisposable
     [LoggerMessage(Level = LogLevel.Warning, Message = "Shipped segment {Segment} could not be deleted; recovery deletes it at the next start")]
     private partial void LogSegmentDeleteFailed(Exception ex, string segment);
 
-    private sealed class PendingAppend(FrameBuffer frame)
+    /// <summary>A durable record's share: it ends at <paramref name="End"/>.</summary>
+    private readonly record struct ShareEntry(long End, string Tenant, long Bytes, long Events);
+
+    private sealed class PendingAppend(FrameBuffer frame, string? tenant, int events)
     {
         public FrameBuffer Frame { get; } = frame;
+
+        public string? Tenant { get; } = tenant;
+
+        public int Events { get; } = events;
 
         public TaskCompletionSource<LogPosition> Completion { get; } = new(TaskCreationOptions.RunContinuationsAsynchronously);
     }

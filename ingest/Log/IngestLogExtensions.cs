@@ -1,4 +1,5 @@
 using Microsoft.Extensions.Options;
+using Platform.Ingest.Writing;
 using Platform.ServiceDefaults.Hosting;
 
 namespace Platform.Ingest.Log;
@@ -25,7 +26,8 @@ internal static class IngestLogExtensions
                 options.MaxBytes,
                 options.SegmentBytes,
                 services.GetService<TimeProvider>(),
-                services.GetRequiredService<ILogger<IngestLog>>());
+                services.GetRequiredService<ILogger<IngestLog>>(),
+                services.GetRequiredService<IOptions<WriterOptions>>().Value.FairShareAbove);
         });
         return builder;
     }

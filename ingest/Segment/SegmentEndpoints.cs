@@ -1,6 +1,7 @@
 using Microsoft.Extensions.Options;
 using Platform.Ingest.GroupApi;
 using Platform.Ingest.Ingestion;
+using Platform.Ingest.Limits;
 using Platform.Ingest.OpenApi;
 using Platform.Ingest.Telemetry;
 using Platform.ServiceDefaults.Auth;
@@ -29,15 +30,15 @@ internal static class SegmentEndpoints
     public static IEndpointRouteBuilder MapSegmentApi(this IEndpointRouteBuilder app)
     {
         var v1 = app.MapGroup("").RequireAuthorization(PlatformPolicies.IngestWithWriteKey).WithTags("Segment-compatible API");
-        v1.MapPost(SegmentRoutes.Batch, static (HttpContext context, SegmentParser parser, IngestPipeline pipeline, IOptions<GroupApiOptions> options, TimeProvider time, IngestTelemetry telemetry) =>
-                IngestAsync(context, parser, pipeline, options.Value, time, telemetry, isBatch: true))
+        v1.MapPost(SegmentRoutes.Batch, static (HttpContext context, SegmentParser parser, IngestPipeline pipeline, EventRateLimiter limiter, IOptions<GroupApiOptions> options, TimeProvider time, IngestTelemetry telemetry) =>
+                IngestAsync(context, parser, pipeline, limiter, options.Value, time, telemetry, isBatch: true))
             .WithName("SegmentBatch")
             .WithSummary("Store the group calls of a Segment-spec batch; other calls are acknowledged and skipped")
             .DescribesBody(typeof(SegmentBatchDocument))
             .WithRequestExample(BatchExample)
             .DocumentAnswers();
-        v1.MapPost(SegmentRoutes.Group, static (HttpContext context, SegmentParser parser, IngestPipeline pipeline, IOptions<GroupApiOptions> options, TimeProvider time, IngestTelemetry telemetry) =>
-                IngestAsync(context, parser, pipeline, options.Value, time, telemetry, isBatch: false))
+        v1.MapPost(SegmentRoutes.Group, static (HttpContext context, SegmentParser parser, IngestPipeline pipeline, EventRateLimiter limiter, IOptions<GroupApiOptions> options, TimeProvider time, IngestTelemetry telemetry) =>
+                IngestAsync(context, parser, pipeline, limiter, options.Value, time, telemetry, isBatch: false))
             .WithName("SegmentGroup")
             .WithSummary("Store one Segment-spec group call")
             .DescribesBody(typeof(SegmentCallDocument))
@@ -61,6 +62,7 @@ internal static class SegmentEndpoints
         .Describes(StatusCodes.Status200OK, "The valid group calls are stored (or were already), other calls skipped; invalid group calls are listed "
             + "in errors by batch index and counted in rejected, never stored (sending them again cannot help)")
         .Answers(StatusCodes.Status400BadRequest, "The request can never succeed: not JSON, not an object, no batch array, over a limit, or every call in it is an invalid group call")
+        .Answers(StatusCodes.Status429TooManyRequests, GroupApiEndpoints.ThrottledAnswer, retryAfter: true)
         .Answers(StatusCodes.Status503ServiceUnavailable, "Nothing of the request is stored (storage, dedup store or write queue unavailable); "
             + "a retry after Retry-After stores the valid calls exactly once", retryAfter: true)
         .WithHeaderParameter("Prefer", "ack=durable or ack=queryable, as on POST /api/group", "ack=durable")
@@ -91,9 +93,17 @@ internal static class SegmentEndpoints
         """;
 
     private static async Task IngestAsync(
-        HttpContext context, SegmentParser parser, IngestPipeline pipeline, GroupApiOptions options, TimeProvider time, IngestTelemetry telemetry, bool isBatch)
+        HttpContext context, SegmentParser parser, IngestPipeline pipeline, EventRateLimiter limiter, GroupApiOptions options, TimeProvider time,
+        IngestTelemetry telemetry, bool isBatch)
     {
         var tenant = context.User.GetTenant()!;
+        if (!limiter.TryEnter(tenant, out var admission, out var wait))
+        {
+            await GroupApiEndpoints.RefuseAtTheDoorAsync(context, telemetry, tenant, wait);
+            return;
+        }
+
+        using var _ = admission;
         var receivedAt = time.GetUtcNow().ToUnixTimeMilliseconds() * 1000;
         var (problem, body) = await RequestBody.ReadAsync(context, options.MaxBodyBytes);
         if (problem is not null)
@@ -114,6 +124,8 @@ internal static class SegmentEndpoints
         telemetry.SegmentCallsSkipped.Add(outcome.Skipped, telemetry.For(tenant));
         if (outcome.IsHopeless)
         {
+            // Parsed and refused: its cost still counts against the tenant's events-per-second limit.
+            await admission.ChargeAsync(outcome.Calls, force: true);
             telemetry.Rejected(tenant, RejectReason.Invalid, outcome.Calls);
             IReadOnlyList<ApiError> errors = outcome.BodyErrors.Count > 0 ? outcome.BodyErrors : outcome.CallErrors;
             await ContractResponses.WriteErrorAsync(context, StatusCodes.Status400BadRequest,
@@ -135,7 +147,7 @@ internal static class SegmentEndpoints
                 context.Response.Headers["Preference-Applied"] = AckPreference.Format(ack.Value);
             }
 
-            var result = await pipeline.StoreAsync(outcome.Groups, tenant, receivedAt, ack, context.RequestAborted);
+            var result = await pipeline.StoreAsync(outcome.Groups, tenant, receivedAt, ack, context.RequestAborted, admission);
             if (result is not IngestResult.Stored done)
             {
                 await GroupApiEndpoints.WriteAsync(context, result);

@@ -25,7 +25,13 @@ internal static class RejectReason
     /// <summary>This process stalled past its dedup owner lease; another request may have taken the events over.</summary>
     public const string ReservationLost = "reservation_lost";
 
-    public static readonly string[] All = [Invalid, QueueFull, StorageUnavailable, DedupUnavailable, EventInFlight, LogFull, NotYetQueryable, ReservationLost];
+    /// <summary>The tenant is over its events-per-second limit (429).</summary>
+    public const string RateLimited = "rate_limited";
+
+    /// <summary>The write path is congested and the tenant holds more than its fair share of it (429).</summary>
+    public const string FairShare = "fair_share";
+
+    public static readonly string[] All = [Invalid, QueueFull, StorageUnavailable, DedupUnavailable, EventInFlight, LogFull, NotYetQueryable, ReservationLost, RateLimited, FairShare];
 }
 
 /// <summary>
@@ -115,6 +121,38 @@ internal sealed class IngestTelemetry
 
     /// <summary>The tenant attribute when tenant labels are on; no attributes otherwise.</summary>
     public TagList For(string tenant) => _tenantLabel ? new TagList { { "tenant", tenant } } : default;
+
+    /// <summary>
+    /// The gauge <c>platform.ingest.queued.events</c>: events accepted and not yet stored (the write queue on DuckDB, the
+    /// write-ahead log's unshipped records on ClickHouse), per tenant when tenant labels are on, else one total.
+    /// </summary>
+    public void ObserveQueuedEvents(Func<List<(string Tenant, long Events)>> byTenant)
+    {
+        Meter.CreateObservableGauge("platform.ingest.queued.events", () => QueuedEvents(byTenant()), "{event}",
+            "Events accepted and waiting to be stored, per tenant when tenant labels are on");
+    }
+
+    private List<Measurement<long>> QueuedEvents(List<(string Tenant, long Events)> byTenant)
+    {
+        if (!_tenantLabel)
+        {
+            long total = 0;
+            foreach (var (_, events) in byTenant)
+            {
+                total += events;
+            }
+
+            return [new Measurement<long>(total)];
+        }
+
+        var measurements = new List<Measurement<long>>(byTenant.Count);
+        foreach (var (tenant, events) in byTenant)
+        {
+            measurements.Add(new Measurement<long>(events, new KeyValuePair<string, object?>("tenant", tenant)));
+        }
+
+        return measurements;
+    }
 
     /// <summary>Invalid calls left out of a request whose other calls were stored: events rejected, the request not.</summary>
     public void RejectedCalls(string tenant, int calls)

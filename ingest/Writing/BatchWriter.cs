@@ -31,7 +31,9 @@ internal sealed partial class BatchWriter : BackgroundService, IEventWriter
     private readonly IDedupStore _dedup;
     private readonly WriterOptions _options;
     private readonly ILogger<BatchWriter> _logger;
-    private long _queuedEvents;
+
+    // Events queued and not yet inserted, per tenant: MaxQueuedEvents, shared fairly when congested.
+    private readonly FairShare _queued;
 
     private readonly IngestTelemetry _telemetry;
 
@@ -42,11 +44,16 @@ internal sealed partial class BatchWriter : BackgroundService, IEventWriter
         _options = options.Value;
         _telemetry = telemetry;
         _logger = logger;
+        _queued = new FairShare(_options.MaxQueuedEvents, _options.FairShareAbove);
         telemetry.Meter.CreateObservableGauge("platform.ingest.write_queue.depth", () => QueuedEvents, "{event}", "Events accepted and waiting for their insert");
+        telemetry.ObserveQueuedEvents(QueuedByTenant);
     }
 
     /// <summary>Events waiting for an insert.</summary>
-    public long QueuedEvents => Interlocked.Read(ref _queuedEvents);
+    public long QueuedEvents => _queued.Used;
+
+    /// <summary>Each tenant's events waiting for an insert.</summary>
+    public List<(string Tenant, long Events)> QueuedByTenant() => _queued.Holdings().ConvertAll(static h => (h.Tenant, h.Events));
 
     /// <inheritdoc />
     /// <remarks>Every answer is queryable: the request waits for its own insert, whatever <paramref name="ack"/> asks.</remarks>
@@ -55,16 +62,24 @@ internal sealed partial class BatchWriter : BackgroundService, IEventWriter
         var count = batch.Events.Count;
         // The request's span, so the insert's span can link back to every request it carried.
         var pending = new PendingWrite(batch, reservedKeys, holder, Activity.Current?.Context ?? default);
-        if (Interlocked.Add(ref _queuedEvents, count) > _options.MaxQueuedEvents || !_queue.Writer.TryWrite(pending))
+        var verdict = _queued.TryTake(batch.Tenant, count, count);
+        if (verdict != ShareVerdict.Taken || !_queue.Writer.TryWrite(pending))
         {
-            // Full, or closed for shutdown.
-            Interlocked.Add(ref _queuedEvents, -count);
+            // Full, over its fair share of a congested queue, or closed for shutdown.
+            if (verdict == ShareVerdict.Taken)
+            {
+                _queued.Release(batch.Tenant, count, count);
+            }
+
             await _dedup.ReleaseAsync(batch.Tenant, reservedKeys, holder, CancellationToken.None);
-            throw new WriteQueueFullException();
+            throw verdict == ShareVerdict.OverFairShare ? new FairShareExceededException() : new WriteQueueFullException();
         }
 
         return await pending.Completion.Task;
     }
+
+    /// <inheritdoc />
+    public bool IsOverFairShare(string tenant) => _queued.IsOverFairShare(tenant);
 
     /// <inheritdoc />
     /// <remarks>A reservation is committed only after its insert, so every duplicate found is already queryable.</remarks>
@@ -98,7 +113,11 @@ internal sealed partial class BatchWriter : BackgroundService, IEventWriter
                 await InsertAsync(taken, batches, confirmed);
             }
 
-            Interlocked.Add(ref _queuedEvents, -events);
+            foreach (var pending in taken)
+            {
+                _queued.Release(pending.Batch.Tenant, pending.Batch.Events.Count, pending.Batch.Events.Count);
+            }
+
             taken.Clear();
             batches.Clear();
         }
@@ -136,6 +155,7 @@ internal sealed partial class BatchWriter : BackgroundService, IEventWriter
             {
                 taken.RemoveAt(i);
                 batches.RemoveAt(i);
+                _queued.Release(pending.Batch.Tenant, pending.Batch.Events.Count, pending.Batch.Events.Count);
                 await _dedup.SettleAsync(pending.Batch.Tenant, pending.ReservedKeys, pending.Holder, committed: false, _telemetry, _logger);
                 pending.Completion.TrySetException(failure);
             }

@@ -50,7 +50,17 @@ internal sealed class WriterOptions
     [Range(typeof(TimeSpan), "00:00:00.100", "00:10:00")]
     public TimeSpan QueryableWait { get; set; } = TimeSpan.FromSeconds(10);
 
-    /// <summary>The Retry-After given with a 503.</summary>
+    /// <summary>
+    /// Fairness under overload: once more than this share of what may wait to be stored is used (the write queue's
+    /// <see cref="MaxQueuedEvents"/> on DuckDB, the write-ahead log's <c>Log:MaxBytes</c> on ClickHouse), a tenant that
+    /// already holds its fair share of it (the bound divided among the tenants holding some) is answered 429 with
+    /// Retry-After, while tenants under their share are still taken until the bound itself (503). Below it anyone may
+    /// take what fits, so a tenant alone can use everything. 1 turns fairness off (first come, first served).
+    /// </summary>
+    [Range(0.0, 1.0)]
+    public double FairShareAbove { get; set; } = 0.5;
+
+    /// <summary>The Retry-After given with a 503, and with a 429 for a tenant over its fair share.</summary>
     [Range(typeof(TimeSpan), "00:00:01", "00:10:00")]
     public TimeSpan RetryAfter { get; set; } = TimeSpan.FromSeconds(2);
 }

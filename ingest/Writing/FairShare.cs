@@ -96,7 +96,8 @@ internal sealed class FairShare
     {
         lock (_gate)
         {
-            if (_used <= _congested || !_holdings.TryGetValue(tenant, out var holding))
+            // Full is answered as full (503) for everyone, as TryTake does.
+            if (_used <= _congested || _used >= _capacity || !_holdings.TryGetValue(tenant, out var holding))
             {
                 return false;
             }

@@ -116,6 +116,38 @@ public sealed partial class MetricsTests
     }
 
     [Fact]
+    public async Task Refusals_and_queued_events_are_counted_per_tenant_by_reason()
+    {
+        using var host = new IngestHost(new Dictionary<string, string?>
+        {
+            ["Telemetry:TenantLabel"] = "true",
+            ["EventLimits:Tenants:flood:EventsPerSecond"] = "1",
+            ["EventLimits:Tenants:flood:Burst"] = "10",
+        });
+        using (await host.PostAsync(Batch(10, i => Event(userId: $"a{i}")), "flood"))
+        using (await host.PostAsync(Batch(5, i => Event(userId: $"b{i}")), "flood"))
+        using (await host.PostAsync("refused at the door", "flood"))
+        {
+        }
+
+        host.Store.HoldInserts();
+        var held = host.PostAsync(Batch(7), "quiet");
+        await host.WaitForQueuedEventsAsync(7);
+        var metrics = await host.Client.GetStringAsync("/metrics");
+        host.Store.ReleaseInserts();
+        using (await held)
+        {
+        }
+
+        Assert.Equal(2, Sum(metrics, "platform_ingest_requests_rejected_total", "reason=\"rate_limited\",tenant=\"flood\""));
+        // Both refused at the door, before their bodies were read: only the first request's events reached the parser.
+        Assert.Equal(10, Sum(metrics, "platform_ingest_events_received_total", "tenant=\"flood\""));
+        Assert.Equal(0, Sum(metrics, "platform_ingest_requests_rejected_total", "tenant=\"quiet\""));
+        Assert.Equal(7, Sum(metrics, "platform_ingest_queued_events", "tenant=\"quiet\""));
+        Assert.Equal(0, Sum(metrics, "platform_ingest_queued_events", "tenant=\"flood\""));
+    }
+
+    [Fact]
     public async Task The_scrape_endpoint_needs_no_token_and_answers_in_Prometheus_text()
     {
         using var host = new IngestHost();

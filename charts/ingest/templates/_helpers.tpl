@@ -183,7 +183,9 @@ existing Secrets through environment variables (see the Deployment).
 {{- if and (eq .Values.dedup.backend "Redis") (not .Values.dedup.redis.existingSecret) }}
 {{- fail "dedup.redis.existingSecret must name the Secret holding the Redis connection string when dedup.backend is Redis" }}
 {{- end }}
-{{- $settings := dict "Auth" $auth "Storage" $storage "Dedup" $dedup }}
+{{- $limits := dict "Enabled" .Values.eventLimits.enabled "EventsPerSecond" .Values.eventLimits.eventsPerSecond "Burst" .Values.eventLimits.burst "Tenants" .Values.eventLimits.tenants }}
+{{- $writer := dict "FairShareAbove" .Values.writer.fairShareAbove }}
+{{- $settings := dict "Auth" $auth "Storage" $storage "Dedup" $dedup "EventLimits" $limits "Writer" $writer }}
 {{- if .Values.auth.writeKeys.existingSecret }}
 {{- $_ := set $settings "WriteKeys" (dict "File" (printf "%s/%s" (include "ingest.writeKeysPath" .) .Values.auth.writeKeys.file)) }}
 {{- end }}

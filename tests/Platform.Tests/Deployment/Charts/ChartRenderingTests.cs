@@ -115,6 +115,17 @@ public sealed class ChartRenderingTests
         var container = Workload.Of(objects).Container;
         Assert.Equal("platform-clickhouse", container.Env.Single(e => e.Name == "Storage__ClickHouse__ConnectionString").ValueFrom.SecretKeyRef.Name);
         Assert.Equal("platform-redis", container.Env.Single(e => e.Name == "Dedup__Redis__ConnectionString").ValueFrom.SecretKeyRef.Name);
+        // The shared Redis of the cluster-wide event limits.
+        Assert.Equal("platform-redis", container.Env.Single(e => e.Name == "Redis__ConnectionString").ValueFrom.SecretKeyRef.Name);
+    }
+
+    [Fact]
+    public async Task Without_a_redis_secret_the_ingest_event_limits_stay_per_pod()
+    {
+        var objects = await ChartRenderer.RenderAsync("ingest", ValueSets.PathOf("ingest", "default-values.yaml"));
+
+        Assert.DoesNotContain(Workload.Of(objects).Container.Env, e => e.Name == "Redis__ConnectionString");
+        Assert.True(Settings(objects)["EventLimits"]!["Enabled"]!.GetValue<bool>());
     }
 
     [Theory]

@@ -5,6 +5,8 @@ using Platform.Gateway.Proxy;
 using Platform.Gateway.RateLimiting;
 using Platform.Ingest.Dedup;
 using Platform.ServiceDefaults.Hosting;
+using Platform.Ingest.Limits;
+using Platform.Ingest.Writing;
 
 namespace Platform.Tests.Deployment.Charts;
 
@@ -46,10 +48,25 @@ public sealed class ChartSettingsTests
         var dedup = new DedupOptions();
         configuration.GetSection(DedupOptions.Section).Bind(dedup);
 
+        var limits = new EventLimitOptions();
+        configuration.GetSection(EventLimitOptions.Section).Bind(limits);
+        var writer = new WriterOptions();
+        configuration.GetSection(WriterOptions.Section).Bind(writer);
+
         Assert.True(dedup.Window > TimeSpan.Zero);
         // The connection string comes from a Secret at run time, so the rules that need it are not run here.
         var dedupCheck = SectionOptions.Validate<DedupOptions, DedupOptionsValidator>(DedupOptions.Section, dedup);
         Assert.False(dedupCheck.Failed, dedupCheck.FailureMessage);
+        var limitsCheck = SectionOptions.Validate<EventLimitOptions, EventLimitOptionsValidator>(EventLimitOptions.Section, limits, new EventLimitOptionsRules());
+        Assert.False(limitsCheck.Failed, limitsCheck.FailureMessage);
+        Assert.True(limits.Enabled);
+        Assert.InRange(writer.FairShareAbove, 0, 1);
+        if (valueSet == "production-values.yaml")
+        {
+            Assert.Equal((100_000, 200_000), limits.LimitFor("big-customer"));
+            Assert.Equal((20_000, 40_000), limits.LimitFor("anyone-else"));
+        }
+
         Assert.Contains(configuration["Storage:Backend"], new[] { "DuckDb", "ClickHouse" });
         if (configuration["Storage:Backend"] == "DuckDb")
         {

@@ -13,6 +13,11 @@ internal static class Program
 {
     public static async Task<int> Main(string[] args)
     {
+        if (args.Length > 0 && args[0] == "flood")
+        {
+            return await Flood.FloodCommand.RunAsync(args[1..]);
+        }
+
         const string Usage = """
             usage: LoadGen --target http://127.0.0.1:8081 --token TOKEN (or --token-file FILE, or PLATFORM_TOKEN)
                            [--model open|closed] [--rate 50] [--ramp-to R --ramp-seconds S] [--concurrency 64]
@@ -37,12 +42,13 @@ internal static class Program
             --ingest-metrics: also watch ingest's write-ahead log during the run, wait (up to --drain-timeout seconds) for it to
                         drain before the checks, and report the ship lag percentiles and the log's peak (ingest-log.csv).
             A run needs --requests, --duration or both; only loopback targets are loaded.
+            LoadGen flood ...: the noisy-neighbour scenario (one tenant floods while quiet tenants send steadily); LoadGen flood --help.
             """;
 
         Dictionary<string, string> options;
         try
         {
-            options = ParseOptions(args);
+            options = CommandLine.Parse(args, "retry", "ingest-restarts");
         }
         catch (ArgumentException e)
         {
@@ -74,14 +80,14 @@ internal static class Program
                     "closed" => LoadModel.Closed,
                     var other => throw new ArgumentException($"unknown model '{other}': open or closed"),
                 },
-                Rate = Number(options, "rate") ?? 50,
-                RampTo = Number(options, "ramp-to"),
-                RampDuration = TimeSpan.FromSeconds(Number(options, "ramp-seconds") ?? 0),
-                Concurrency = (int)(Number(options, "concurrency") ?? 64),
-                Requests = Number(options, "requests") is { } n ? (long)n : null,
-                Duration = Number(options, "duration") is { } d ? TimeSpan.FromSeconds(d) : null,
-                EventsPerRequest = (int)(Number(options, "events") ?? 100),
-                DuplicateRatio = Number(options, "duplicates") ?? 0,
+                Rate = CommandLine.Number(options, "rate") ?? 50,
+                RampTo = CommandLine.Number(options, "ramp-to"),
+                RampDuration = TimeSpan.FromSeconds(CommandLine.Number(options, "ramp-seconds") ?? 0),
+                Concurrency = (int)(CommandLine.Number(options, "concurrency") ?? 64),
+                Requests = CommandLine.Number(options, "requests") is { } n ? (long)n : null,
+                Duration = CommandLine.Number(options, "duration") is { } d ? TimeSpan.FromSeconds(d) : null,
+                EventsPerRequest = (int)(CommandLine.Number(options, "events") ?? 100),
+                DuplicateRatio = CommandLine.Number(options, "duplicates") ?? 0,
                 Workload = options.GetValueOrDefault("workload", "group") switch
                 {
                     "group" => Workload.GroupApi,
@@ -91,9 +97,9 @@ internal static class Program
                 },
                 Tenant = options.GetValueOrDefault("tenant"),
                 ClickHouseTable = options.GetValueOrDefault("clickhouse-table", "bench.group_traits"),
-                SeededEvents = (long)(Number(options, "seeded-events") ?? 10_000),
+                SeededEvents = (long)(CommandLine.Number(options, "seeded-events") ?? 10_000),
                 Retry = options.TryGetValue("retry", out var retry) && retry == "true",
-                RetryDeadline = TimeSpan.FromSeconds(Number(options, "retry-deadline") ?? 120),
+                RetryDeadline = TimeSpan.FromSeconds(CommandLine.Number(options, "retry-deadline") ?? 120),
             };
             settings.Validate();
             if (options.TryGetValue("verify-clickhouse", out var clickHouse))
@@ -161,7 +167,7 @@ internal static class Program
         var result = await run;
         if (logWatch is not null)
         {
-            var drainTimeout = TimeSpan.FromSeconds(Number(options, "drain-timeout") ?? 300);
+            var drainTimeout = TimeSpan.FromSeconds(CommandLine.Number(options, "drain-timeout") ?? 300);
             result = result with { Ingest = await logWatch.FinishAsync(drainTimeout, CancellationToken.None) };
         }
 
@@ -201,22 +207,22 @@ internal static class Program
         static List<string> Thresholds(LoadResult result, Dictionary<string, string> options)
         {
             var failures = new List<string>();
-            if (Number(options, "max-error-rate") is { } maxErrorRate && result.ErrorRate > maxErrorRate)
+            if (CommandLine.Number(options, "max-error-rate") is { } maxErrorRate && result.ErrorRate > maxErrorRate)
             {
                 failures.Add(string.Create(CultureInfo.InvariantCulture, $"error rate {result.ErrorRate:P2} above {maxErrorRate:P2}"));
             }
 
-            if (Number(options, "min-events-per-second") is { } minEvents && result.EventsAckedPerSecond < minEvents)
+            if (CommandLine.Number(options, "min-events-per-second") is { } minEvents && result.EventsAckedPerSecond < minEvents)
             {
                 failures.Add(string.Create(CultureInfo.InvariantCulture, $"{result.EventsAckedPerSecond:F0} events acked/s below {minEvents:F0}"));
             }
 
-            if (Number(options, "max-p99-ms") is { } maxP99 && result.LatencyMs(99) > maxP99)
+            if (CommandLine.Number(options, "max-p99-ms") is { } maxP99 && result.LatencyMs(99) > maxP99)
             {
                 failures.Add(string.Create(CultureInfo.InvariantCulture, $"p99 {result.LatencyMs(99):F2} ms above {maxP99:F2} ms"));
             }
 
-            if (Number(options, "max-dropped") is { } maxDropped && result.Dropped > maxDropped)
+            if (CommandLine.Number(options, "max-dropped") is { } maxDropped && result.Dropped > maxDropped)
             {
                 failures.Add(string.Create(CultureInfo.InvariantCulture, $"{result.Dropped} dropped iterations, more than {maxDropped:F0}"));
             }
@@ -227,37 +233,6 @@ internal static class Program
             }
 
             return failures;
-        }
-
-        static double? Number(Dictionary<string, string> options, string name) =>
-            options.TryGetValue(name, out var text) ? double.Parse(text, NumberStyles.Float, CultureInfo.InvariantCulture) : null;
-
-        static Dictionary<string, string> ParseOptions(string[] args)
-        {
-            var options = new Dictionary<string, string>(StringComparer.Ordinal);
-            for (var i = 0; i < args.Length; i++)
-            {
-                if (!args[i].StartsWith("--", StringComparison.Ordinal))
-                {
-                    throw new ArgumentException($"unexpected argument '{args[i]}'");
-                }
-
-                var name = args[i][2..];
-                if (name is "help" or "retry" or "ingest-restarts")
-                {
-                    options[name] = "true";
-                }
-                else if (i + 1 < args.Length)
-                {
-                    options[name] = args[++i];
-                }
-                else
-                {
-                    throw new ArgumentException($"--{name} needs a value");
-                }
-            }
-
-            return options;
         }
     }
 }

@@ -69,6 +69,15 @@ internal sealed class DeliveryLog
         }
     }
 
+    /// <summary>How many attempts were answered <paramref name="status"/>.</summary>
+    public long AttemptsAnswered(int status)
+    {
+        lock (_gate)
+        {
+            return _attemptStatuses.GetValueOrDefault(status);
+        }
+    }
+
     public long Attempts()
     {
         lock (_gate)

@@ -23,6 +23,7 @@ internal sealed class LoadEngine : IDisposable
     private long _start;
     private long _nextEvent;
     private long _retriedEventsAcked;
+    private long _refusalsWithoutRetryAfter;
     private long _iterations;
     private int _inFlight;
 
@@ -81,6 +82,7 @@ internal sealed class LoadEngine : IDisposable
         {
             LoadGenCpu = process.TotalProcessorTime - cpuBefore,
             RetriedEventsAcked = Interlocked.Read(ref _retriedEventsAcked),
+            RefusalsWithoutRetryAfter = Interlocked.Read(ref _refusalsWithoutRetryAfter),
             LoadGenPeakRssBytes = process.PeakWorkingSet64,
         };
     }
@@ -211,6 +213,10 @@ internal sealed class LoadEngine : IDisposable
             if (status != 200)
             {
                 error = $"{status}: {System.Text.Encoding.UTF8.GetString(answer.AsSpan(0, Math.Min(answer.Length, 300)))}";
+                if (status is 429 or 503 && response.Headers.RetryAfter is null)
+                {
+                    Interlocked.Increment(ref _refusalsWithoutRetryAfter);
+                }
             }
             else if (_settings.Workload == Workload.GroupApi)
             {

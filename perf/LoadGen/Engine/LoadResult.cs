@@ -62,6 +62,9 @@ internal sealed record LoadResult
     /// </summary>
     public long RetriedEventsAcked { get; init; }
 
+    /// <summary>Answers 429 or 503 without <c>Retry-After</c> (outside the contract); without <c>--retry</c>, where each attempt is not logged.</summary>
+    public long RefusalsWithoutRetryAfter { get; init; }
+
     /// <summary>Sum of the service's own <c>accepted</c> counts.</summary>
     public required long AcceptedReported { get; init; }
 

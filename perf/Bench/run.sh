@@ -16,6 +16,11 @@
 #   OUTAGE=40           seconds ClickHouse is stopped under half-peak load through the gateway (0 skips)
 #   OUTAGE_LEAD=10      seconds of load before the stop        OUTAGE_TAIL=30    seconds of load after the start again
 #   OUTAGE_STOP=kill    kill (SIGKILL, as abrupt as a crash) or term (SIGTERM, a clean shutdown)
+#   FLOOD=20            seconds of each phase of the noisy-neighbour scenario (quiet tenants alone, then under a flood; 0 skips)
+#   FLOOD_QUIET=10      quiet tenants                          FLOOD_QUIET_RATE=4  requests/s of each (FLOOD_QUIET_EVENTS=100 events)
+#   FLOOD_CONCURRENCY=32  flooding senders (closed model)      FLOOD_EVENTS=1000   events per flood request
+#   FLOOD_LIMIT=2000    the flooding tenant's events/s limit   FLOOD_BURST         its burst (default twice the limit)
+#   FLOOD_RETRY=1       the flood resends refused batches after Retry-After (0: a runaway loop that sends the next at once)
 #   DRAIN_TIMEOUT=300   seconds a write run waits for ingest's write-ahead log to drain before its storage checks
 #   SETTLE=60           at most this many seconds before each measured window, waiting for the services (ClickHouse's
 #                       merges included) to go quiet
@@ -30,12 +35,16 @@ SUSTAINED=${SUSTAINED:-120}; SUSTAINED_RATE=${SUSTAINED_RATE:-}; READ_RATE=${REA
 IDLE=${IDLE:-5}
 OUTAGE=${OUTAGE:-40}; OUTAGE_LEAD=${OUTAGE_LEAD:-10}; OUTAGE_TAIL=${OUTAGE_TAIL:-30}; OUTAGE_STOP=${OUTAGE_STOP:-kill}
 DRAIN_TIMEOUT=${DRAIN_TIMEOUT:-300}; SETTLE=${SETTLE:-60}
+FLOOD=${FLOOD:-20}; FLOOD_QUIET=${FLOOD_QUIET:-10}; FLOOD_QUIET_RATE=${FLOOD_QUIET_RATE:-4}; FLOOD_QUIET_EVENTS=${FLOOD_QUIET_EVENTS:-100}
+FLOOD_CONCURRENCY=${FLOOD_CONCURRENCY:-32}; FLOOD_EVENTS=${FLOOD_EVENTS:-1000}; FLOOD_LIMIT=${FLOOD_LIMIT:-2000}
+FLOOD_BURST=${FLOOD_BURST:-$((FLOOD_LIMIT * 2))}; FLOOD_RETRY=${FLOOD_RETRY:-1}
 case "$OUTAGE_STOP" in kill|term) ;; *) echo "OUTAGE_STOP must be kill or term" >&2; exit 2 ;; esac
 OUT=${OUT:-perf-results/bench-$(date -u +%Y%m%d-%H%M%S)}
 EVENTS=100
 command_line=""
 for knob in DURATION WARMUP IDLE CONCURRENCY OPEN_CONCURRENCY SUSTAINED SUSTAINED_RATE READ_RATE SEED_REQUESTS \
-  OUTAGE OUTAGE_LEAD OUTAGE_TAIL OUTAGE_STOP DRAIN_TIMEOUT SETTLE OUT; do
+  OUTAGE OUTAGE_LEAD OUTAGE_TAIL OUTAGE_STOP FLOOD FLOOD_QUIET FLOOD_QUIET_RATE FLOOD_QUIET_EVENTS FLOOD_CONCURRENCY FLOOD_EVENTS \
+  FLOOD_LIMIT FLOOD_BURST FLOOD_RETRY DRAIN_TIMEOUT SETTLE OUT; do
   # Only what the caller set, so the recorded command is the one to type again.
   if printenv "$knob" >/dev/null; then command_line+="$knob=$(printf '%q' "${!knob}") "; fi
 done
@@ -71,12 +80,18 @@ wait_for clickhouse clickhouse_up
 token bench-warmup group_api >"$work/token-warmup"
 stack_auth
 tenants=(bench-warmup bench-direct bench-direct-open bench-gateway bench-gateway-open bench-retry bench-reads bench-sustained bench-outage)
-start_ingest
+# The noisy-neighbour scenario's tenants: ten quiet ones on the default event limits, and the flooding one on its own.
+quiet=(); for i in $(seq "$FLOOD_QUIET"); do quiet+=("bench-quiet-$(printf '%02d' "$i")"); done
+quiet_csv=$(IFS=,; echo "${quiet[*]}")
 
-# Per-tenant limits far above what two cores can send, so no request of the benchmark is rate limited (429s would show
-# as errors); the limiter still runs on every request, in Redis, as in production.
+# Per-tenant limits far above what two cores can send, so no request of the scenarios above the noisy neighbours is
+# refused (429s would show as errors); the limiters still run on every request, in Redis, as in production. The quiet
+# tenants keep ingest's default events-per-second limit, the flooding tenant gets FLOOD_LIMIT.
+event_limits=(--EventLimits:Tenants:bench-flood:EventsPerSecond="$FLOOD_LIMIT" --EventLimits:Tenants:bench-flood:Burst="$FLOOD_BURST")
+for t in "${tenants[@]}"; do event_limits+=(--EventLimits:Tenants:"$t":EventsPerSecond=1000000 --EventLimits:Tenants:"$t":Burst=1000000); done
+start_ingest "${event_limits[@]}"
 limits=()
-for t in "${tenants[@]}"; do limits+=(--RateLimiting:Tenants:"$t":RequestsPerSecond=100000 --RateLimiting:Tenants:"$t":Burst=100000); done
+for t in "${tenants[@]}" bench-flood "${quiet[@]}"; do limits+=(--RateLimiting:Tenants:"$t":RequestsPerSecond=100000 --RateLimiting:Tenants:"$t":Burst=100000); done
 start_gateway "${limits[@]}"
 
 wait_for ingest ingest_up
@@ -159,7 +174,9 @@ window_end() {
 # decides), so one failed scenario does not hide the others.
 start() {
   local name=$1; shift
-  dotnet "$loadgen_dll" --out "$scenario_dir/$name" "$@" >"$scenario_dir/$name.log" 2>&1 &
+  local command=()
+  if [ "${1:-}" = flood ]; then command=(flood); shift; fi
+  dotnet "$loadgen_dll" ${command[@]+"${command[@]}"} --out "$scenario_dir/$name" "$@" >"$scenario_dir/$name.log" 2>&1 &
   run_pid[$name]=$!
 }
 finish() {
@@ -167,7 +184,7 @@ finish() {
   wait "${run_pid[$1]}" || status=$?
   unset "run_pid[$1]"
   echo "exit_$1=$status" >>"$scenario_dir/scenario.txt"
-  grep -E '^\| (events acked|rows acked|reads answered|statuses|latency p99) ' "$scenario_dir/$1.log" | sed 's/^/   /' || true
+  grep -E '^\| (events acked|rows acked|reads answered|statuses|latency p99|\*\*all quiet tenants\*\*) ' "$scenario_dir/$1.log" | sed 's/^/   /' || true
 }
 run() { start "$@"; finish "$1"; }
 # writes TENANT: the arguments of a verified Group API load as that tenant (into the array w).
@@ -177,7 +194,7 @@ verify=(--verify-clickhouse "$ch_url" --verify-database platform --verify-raw-ta
   --drain-timeout "$DRAIN_TIMEOUT")
 writes() { w=(--token-file "$work/token-$1" --tenant "$1" --events "$EVENTS" "${verify[@]}"); }
 field() { sed -n "s/^  \"$2\": \([0-9.]*\).*/\1/p" "$1" | head -n 1; }
-for t in "${tenants[@]}"; do token "$t" group_api >"$work/token-$t"; done
+for t in "${tenants[@]}" bench-flood "${quiet[@]}"; do token "$t" group_api >"$work/token-$t"; done
 token bench-reads analytics_read >"$work/token-reads-read"
 token bench-warmup analytics_read >"$work/token-warmup-read"
 
@@ -276,6 +293,23 @@ if [ "$SUSTAINED" -gt 0 ]; then
   window_end
 fi
 
+if [ "$FLOOD" -gt 0 ]; then
+  # Noisy neighbours (issue 15): the quiet tenants through the gateway at a steady open-model rate well within their
+  # limits, FLOOD s alone (the baseline), then FLOOD s more while bench-flood floods (closed model, 1,000-event requests)
+  # far beyond its events-per-second limit, from 3 s before that phase. LoadGen reports each quiet tenant's p50/p99 and
+  # refusals in both phases, the flood's refusals (429 with Retry-After) against its limit, and checks every run's acked
+  # events in storage after the log drained.
+  retry=(); [ "$FLOOD_RETRY" = 1 ] || retry=(--flood-no-retry)
+  begin noisy-neighbours "noisy neighbours: $FLOOD_QUIET quiet tenants at $FLOOD_QUIET_RATE requests/s each ($FLOOD_QUIET_EVENTS events), alone then under one tenant's flood ($FLOOD_CONCURRENCY senders, $FLOOD_EVENTS events, limit $FLOOD_LIMIT events/s)" kind=flood
+  window_start
+  run flood flood --target "$gateway_url" --flood-tenant bench-flood --flood-token-file "$work/token-bench-flood" \
+    --flood-concurrency "$FLOOD_CONCURRENCY" --flood-events "$FLOOD_EVENTS" --flood-limit "$FLOOD_LIMIT" --flood-burst "$FLOOD_BURST" \
+    ${retry[@]+"${retry[@]}"} --quiet-tenants "$quiet_csv" --quiet-token-dir "$work" --quiet-rate "$FLOOD_QUIET_RATE" \
+    --quiet-events "$FLOOD_QUIET_EVENTS" --quiet-concurrency "$OPEN_CONCURRENCY" --baseline "$FLOOD" --duration "$FLOOD" \
+    "${verify[@]}"
+  window_end
+fi
+
 if [ "$OUTAGE" -gt 0 ]; then
   # ClickHouse stopped for OUTAGE s under half-peak open load through the gateway, then started again on the same data
   # directory. Ingest acks from its write-ahead log and its shipper retries, so clients should see no error; LoadGen
@@ -326,7 +360,7 @@ stop_sampler
   echo "dotnet=$(dotnet --version)"
   echo "clickhouse=$(ch 'SELECT version()' | tr -d '\n')"
   echo "redis=$(redis-server --version | sed -n 's/.*v=\([0-9.]*\).*/\1/p')"
-  echo "settings=DURATION=$DURATION s per scenario, WARMUP=$WARMUP s, IDLE=$IDLE s, CONCURRENCY=$CONCURRENCY, OPEN_CONCURRENCY=$OPEN_CONCURRENCY, $EVENTS events per request, half rate $half_rate requests/s (of the gateway's peak: $acked_peak events/s acked, $peak stored end to end), READ_RATE=$READ_RATE, SEED_REQUESTS=$SEED_REQUESTS, SUSTAINED=$SUSTAINED s, OUTAGE=$OUTAGE s ($OUTAGE_STOP; load $OUTAGE_LEAD s before, $OUTAGE_TAIL s after), DRAIN_TIMEOUT=$DRAIN_TIMEOUT s, SETTLE=$SETTLE s"
+  echo "settings=DURATION=$DURATION s per scenario, WARMUP=$WARMUP s, IDLE=$IDLE s, CONCURRENCY=$CONCURRENCY, OPEN_CONCURRENCY=$OPEN_CONCURRENCY, $EVENTS events per request, half rate $half_rate requests/s (of the gateway's peak: $acked_peak events/s acked, $peak stored end to end), READ_RATE=$READ_RATE, SEED_REQUESTS=$SEED_REQUESTS, SUSTAINED=$SUSTAINED s, OUTAGE=$OUTAGE s ($OUTAGE_STOP; load $OUTAGE_LEAD s before, $OUTAGE_TAIL s after), FLOOD=$FLOOD s per phase ($FLOOD_QUIET quiet tenants at $FLOOD_QUIET_RATE requests/s of $FLOOD_QUIET_EVENTS events; $FLOOD_CONCURRENCY flooding senders of $FLOOD_EVENTS events, limit $FLOOD_LIMIT events/s, burst $FLOOD_BURST, retry $FLOOD_RETRY), DRAIN_TIMEOUT=$DRAIN_TIMEOUT s, SETTLE=$SETTLE s"
   # ingest's own view at the end (log, ship lag, inserts): the names the report reads, as the exporter spells them.
   curl -sf "$ingest_url/metrics" >"$OUT/ingest-metrics.txt" 2>/dev/null || true
   for c in gateway ingest redis clickhouse; do

@@ -115,12 +115,13 @@ token() { dotnet "$devtoken_dll" --key-dir "$work/keys" --tenant "$1" --scope "$
 auth=()
 stack_auth() { token stack-keys group_api >/dev/null; auth=(--Auth:Issuer=platform-dev --Auth:PublicKeyFiles:0="$work/keys/dev.pem"); }
 
-# start_ingest [ARG...]: ClickHouse storage, Redis dedup, its write-ahead log in $work/ingest-log (the same directory on
-# every start, so a restarted ingest ships what the previous one logged).
+# start_ingest [ARG...]: ClickHouse storage, Redis dedup and cluster-wide event limits in the same Redis, its write-ahead
+# log in $work/ingest-log (the same directory on every start, so a restarted ingest ships what the previous one logged).
 start_ingest() {
   (cd "$ingest_dir" && exec dotnet "$ingest_dll" --urls "$ingest_url" "${auth[@]}" \
     --Storage:Backend=ClickHouse --Storage:ClickHouse:ConnectionString="Host=127.0.0.1;Port=$ch_http;Username=default;Password=" \
-    --Dedup:Backend=Redis --Dedup:Redis:ConnectionString="127.0.0.1:$redis_port" --Log:Directory="$work/ingest-log" "$@" \
+    --Dedup:Backend=Redis --Dedup:Redis:ConnectionString="127.0.0.1:$redis_port" --Redis:ConnectionString="127.0.0.1:$redis_port" \
+    --Log:Directory="$work/ingest-log" "$@" \
     >>"$work/ingest.log" 2>&1) &
   pids+=($!); pid_of[ingest]=$!
 }

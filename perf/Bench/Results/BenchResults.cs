@@ -204,6 +204,15 @@ internal sealed record Scenario(string Directory, IReadOnlyDictionary<string, st
     /// <summary>The ClickHouse outage scenario: storage was stopped during the load and started again on the same data.</summary>
     public bool IsOutage => Info.GetValueOrDefault("kind") == "outage";
 
+    /// <summary>
+    /// The noisy-neighbour scenario: one LoadGen flood run (directory <c>flood</c>) writing <c>flood.md</c> and
+    /// <c>flood.json</c> (with its failures) rather than one summary.
+    /// </summary>
+    public bool IsFlood => Info.GetValueOrDefault("kind") == "flood";
+
+    /// <summary>The flood run's own report (Markdown), or null when it wrote none.</summary>
+    public string? FloodMarkdown => ReadFlood("flood.md");
+
     /// <summary>Unix seconds when run.sh stopped ClickHouse and when it answered again; null outside the outage scenario.</summary>
     public double? ClickHouseStoppedAt => Info.ContainsKey("clickhouse_stopped_at") ? Number("clickhouse_stopped_at") : null;
 
@@ -265,9 +274,18 @@ internal sealed record Scenario(string Directory, IReadOnlyDictionary<string, st
                 yield return $"{Name}: the {run} load generator exited {value} (see {run}.log)";
             }
 
-            if (!Runs.ContainsKey(run))
+            if (IsFlood ? FloodMarkdown is null : !Runs.ContainsKey(run))
             {
                 yield return $"{Name}: the {run} run wrote no summary";
+            }
+        }
+
+        if (IsFlood && ReadFlood("flood.json") is { } flood)
+        {
+            using var document = JsonDocument.Parse(flood);
+            foreach (var failure in document.RootElement.GetProperty("failures").EnumerateArray())
+            {
+                yield return $"{Name}: {failure.GetString()}";
             }
         }
 
@@ -288,6 +306,12 @@ internal sealed record Scenario(string Directory, IReadOnlyDictionary<string, st
                 yield return $"{Name}: {run}: {check}";
             }
         }
+    }
+
+    private string? ReadFlood(string file)
+    {
+        var path = System.IO.Path.Combine(Directory, "flood", file);
+        return File.Exists(path) ? File.ReadAllText(path) : null;
     }
 
     private double Number(string key) =>

@@ -33,6 +33,7 @@ internal static class ResultsMarkdown
 
         WriteThroughput(md, results);
         WriteOutage(md, results);
+        WriteFlood(md, results);
         WriteCpu(md, results);
         WriteMemory(md, results);
         WriteChecks(md, results);
@@ -55,7 +56,7 @@ internal static class ResultsMarkdown
         md.AppendLine();
         md.AppendLine("| scenario | load | events/s | rows/s or reads/s | p50 | p95 | p99 | max | errors | dropped | verification | × ClickHouse HTTP | × ingest direct | freshness p50 / p95 / p99 | peak age |");
         md.AppendLine("| --- | --- | --- | --- | --- | --- | --- | --- | --- | --- | --- | --- | --- | --- | --- |");
-        foreach (var scenario in results.Scenarios.Where(s => !s.IsIdle))
+        foreach (var scenario in results.Scenarios.Where(s => !s.IsIdle && !s.IsFlood))
         {
             if (scenario.Load is { } load)
             {
@@ -140,6 +141,26 @@ internal static class ResultsMarkdown
         }
     }
 
+    private static void WriteFlood(StringBuilder md, BenchResults results)
+    {
+        foreach (var scenario in results.Scenarios.Where(s => s.IsFlood))
+        {
+            md.AppendLine("## Noisy neighbours");
+            md.AppendLine();
+            md.AppendLine(Invariant($"{scenario.Title}. Latency is from each request's intended send time (open model); a refusal is any answer but 200. Every tenant's runs are checked against storage as every write run is."));
+            md.AppendLine();
+            md.AppendLine(scenario.FloodMarkdown ?? "The flood run wrote no report (see flood.log).");
+            var services = Components.Services.Sum(c => scenario.CpuMs(c) ?? 0);
+            if (scenario.WallSeconds > 0)
+            {
+                md.AppendLine(Invariant($"CPU over the scenario's window ({scenario.WallSeconds:F1} s, both phases and the drain): ") +
+                    string.Join(", ", Components.Services.Select(c => Invariant($"{c} {(scenario.CpuMs(c) ?? 0) / 1000:F1} s"))) +
+                    Invariant($"; the services together kept {services / 1000 / scenario.WallSeconds:F2} cores busy."));
+                md.AppendLine();
+            }
+        }
+    }
+
     private static void WriteCpu(StringBuilder md, BenchResults results)
     {
         md.AppendLine("## CPU per 1,000 events");
@@ -189,7 +210,7 @@ internal static class ResultsMarkdown
                 : Invariant($"| {component} | {peak.Kilobytes.GetValueOrDefault(component) / 1024.0:F0} MB | {peak.Scenario} | {hwm} |"));
         }
 
-        var loadGen = results.Scenarios.SelectMany(s => s.Runs.Select(r => (Scenario: s, Run: r.Value))).MaxBy(x => x.Run.LoadGenPeakRssBytes);
+        var loadGen = results.Scenarios.SelectMany(s => s.Runs.Select(r => (Scenario: s, Run: r.Value))).DefaultIfEmpty().MaxBy(x => x.Run?.LoadGenPeakRssBytes ?? 0);
         if (loadGen.Run is not null)
         {
             md.AppendLine(Invariant($"| load generator (largest process) | {loadGen.Run.LoadGenPeakRssBytes / 1048576.0:F0} MB | {loadGen.Scenario.Name} | (its own VmHWM) |"));

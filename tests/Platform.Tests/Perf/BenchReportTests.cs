@@ -123,6 +123,34 @@ public sealed class BenchReportTests : IDisposable
         Assert.Contains("| drained after ClickHouse's return | not before the drain timeout |", ResultsMarkdown.Write(results), StringComparison.Ordinal);
     }
 
+    [Fact]
+    public void The_noisy_neighbour_scenario_reports_the_flood_runs_own_figures_and_its_failures_fail_the_report()
+    {
+        Scenario("01-noisy-neighbours", "kind=flood exit_flood=1 cpu_ms_ingest=5000");
+        var flood = Path.Combine(_directory, "01-noisy-neighbours", "flood");
+        Directory.CreateDirectory(flood);
+        File.WriteAllText(Path.Combine(flood, "flood.md"), "| **all quiet tenants** | **10.0 ms** |\n");
+        File.WriteAllText(Path.Combine(flood, "flood.json"), """{ "failures": ["quiet tenant q1 was refused 1 of 80 requests under the flood"] }""");
+
+        var results = BenchResults.Load(_directory);
+        var markdown = ResultsMarkdown.Write(results);
+
+        Assert.Contains("## Noisy neighbours", markdown, StringComparison.Ordinal);
+        Assert.Contains("| **all quiet tenants** | **10.0 ms** |", markdown, StringComparison.Ordinal);
+        Assert.Contains("ingest 5.0 s", markdown, StringComparison.Ordinal);
+        Assert.DoesNotContain("wrote no summary", string.Join(' ', results.Problems()), StringComparison.Ordinal);
+        Assert.Contains(results.Problems(), p => p.EndsWith("quiet tenant q1 was refused 1 of 80 requests under the flood", StringComparison.Ordinal));
+        Assert.Contains(results.Problems(), p => p.Contains("exited 1", StringComparison.Ordinal));
+    }
+
+    [Fact]
+    public void A_flood_run_that_wrote_no_report_fails_the_report()
+    {
+        Scenario("01-noisy-neighbours", "kind=flood exit_flood=0");
+
+        Assert.Contains(BenchResults.Load(_directory).Problems(), p => p.Contains("the flood run wrote no summary", StringComparison.Ordinal));
+    }
+
     private static LoadResult Run(Workload workload, int requests, int failed = 0)
     {
         var settings = new LoadSettings

@@ -21,7 +21,7 @@ internal static class Program
         const string Usage = """
             usage: LoadGen --target http://127.0.0.1:8081 --token TOKEN (or --token-file FILE, or PLATFORM_TOKEN)
                            [--model open|closed] [--rate 50] [--ramp-to R --ramp-seconds S] [--concurrency 64]
-                           [--requests N] [--duration SECONDS] [--events 100] [--duplicates 0.0] [--out DIR]
+                           [--requests N] [--duration SECONDS] [--events 100] [--groups 5000] [--duplicates 0.0] [--out DIR]
                            [--max-error-rate F] [--min-events-per-second N] [--max-p99-ms MS] [--max-dropped N]
                            [--retry [--retry-deadline 120]] [--workload group|reads|clickhouse] [--tenant T] [--clickhouse-table DB.TABLE] [--seeded-events N]
                            [--verify-clickhouse http://127.0.0.1:8123 [--verify-database platform] [--verify-raw-table DB.TABLE]
@@ -87,6 +87,7 @@ internal static class Program
                 Requests = CommandLine.Number(options, "requests") is { } n ? (long)n : null,
                 Duration = CommandLine.Number(options, "duration") is { } d ? TimeSpan.FromSeconds(d) : null,
                 EventsPerRequest = (int)(CommandLine.Number(options, "events") ?? 100),
+                Groups = (int)(CommandLine.Number(options, "groups") ?? 5_000),
                 DuplicateRatio = CommandLine.Number(options, "duplicates") ?? 0,
                 Workload = options.GetValueOrDefault("workload", "group") switch
                 {

@@ -31,7 +31,7 @@ internal sealed class LoadEngine : IDisposable
     {
         settings.Validate();
         _settings = settings;
-        _events = new GroupEvents(settings.RunId);
+        _events = new GroupEvents(settings.RunId, settings.Groups);
         _reads = settings.Workload == Workload.Reads ? new QueryReads(_events, settings.SeededEvents) : null;
         _insertPath = "/?query=" + Uri.EscapeDataString($"INSERT INTO {settings.ClickHouseTable} FORMAT JSONEachRow");
         _http = new HttpClient(new SocketsHttpHandler

@@ -64,6 +64,12 @@ internal sealed record LoadSettings
 
     public int EventsPerRequest { get; init; } = 100;
 
+    /// <summary>
+    /// How many distinct groups the run's events spread over. A request must not touch more than ingest's
+    /// <c>GroupApi:MaxGroupsPerRequest</c> (100): with 1,000-event requests, use at most that many.
+    /// </summary>
+    public int Groups { get; init; } = 5_000;
+
     /// <summary>The share of events that are resends of earlier events of the run (retries), 0 to 1.</summary>
     public double DuplicateRatio { get; init; }
 
@@ -100,9 +106,9 @@ internal sealed record LoadSettings
             throw new ArgumentException("the request count and the duration must be positive");
         }
 
-        if (Rate <= 0 || RampTo <= 0 || Concurrency <= 0 || EventsPerRequest <= 0)
+        if (Rate <= 0 || RampTo <= 0 || Concurrency <= 0 || EventsPerRequest <= 0 || Groups <= 0)
         {
-            throw new ArgumentException("rate, ramp target, concurrency and events per request must be positive");
+            throw new ArgumentException("rate, ramp target, concurrency, events per request and groups must be positive");
         }
 
         if (DuplicateRatio is < 0 or >= 1)

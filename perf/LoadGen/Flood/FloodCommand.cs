@@ -9,7 +9,7 @@ internal static class FloodCommand
 {
     private const string Usage = """
         usage: LoadGen flood --target URL --flood-tenant T --flood-token-file FILE --quiet-tenants a,b,c --quiet-token-dir DIR
-                             [--flood-concurrency 32] [--flood-events 1000] [--flood-no-retry] [--flood-limit EVENTS_PER_S --flood-burst N]
+                             [--flood-concurrency 32] [--flood-events 1000] [--flood-groups 100] [--flood-no-retry] [--flood-limit EVENTS_PER_S --flood-burst N]
                              [--quiet-rate 4] [--quiet-events 100] [--quiet-concurrency 64] [--baseline 20] [--duration 20] [--lead 3]
                              [--max-p99-ratio R] [--out DIR]
                              [--verify-clickhouse URL [--verify-database platform] [--verify-raw-table DB.TABLE]
@@ -44,6 +44,7 @@ internal static class FloodCommand
                 FloodToken = File.ReadAllText(Required(options, "flood-token-file")).Trim(),
                 FloodConcurrency = (int)(CommandLine.Number(options, "flood-concurrency") ?? 32),
                 FloodEvents = (int)(CommandLine.Number(options, "flood-events") ?? 1_000),
+                FloodGroups = (int)(CommandLine.Number(options, "flood-groups") ?? 100),
                 FloodRetry = !options.ContainsKey("flood-no-retry"),
                 FloodEventsPerSecond = CommandLine.Number(options, "flood-limit"),
                 FloodBurst = CommandLine.Number(options, "flood-burst"),

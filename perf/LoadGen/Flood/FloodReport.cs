@@ -54,6 +54,15 @@ internal sealed class FloodReport
             _failures.Add(Invariant($"quiet tenant {run.Tenant} was refused {run.Refusals} of {run.Result.Requests} requests {PhaseText(run.Phase)} ({string.Join("; ", run.Result.ErrorSamples)})"));
         }
 
+        if (flood.Result.Statuses.Keys.Any(status => status is >= 400 and < 500 and not 429))
+        {
+            _failures.Add(Invariant($"the flooding tenant's requests were refused for good ({Reporting.Reports.StatusLine(flood.Result)}; {string.Join("; ", flood.Result.ErrorSamples)}): the scenario must send valid batches"));
+        }
+        else if (flood.Result.DistinctEventsAcked == 0)
+        {
+            _failures.Add("the flooding tenant got nothing acked: a limit refusing everything is not a limit");
+        }
+
         if (FloodOutsideContract > 0)
         {
             _failures.Add(Invariant($"the flooding tenant got {FloodOutsideContract} refusals without Retry-After or outside the contract"));

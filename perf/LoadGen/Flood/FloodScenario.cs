@@ -23,6 +23,9 @@ internal sealed record FloodSettings
 
     public int FloodEvents { get; init; } = 1_000;
 
+    /// <summary>Groups the flood's events spread over: a request may touch at most 100 (<c>GroupApi:MaxGroupsPerRequest</c>).</summary>
+    public int FloodGroups { get; init; } = 100;
+
     /// <summary>
     /// The flood resends each refused batch after its <c>Retry-After</c>, as an SDK does (true), or drops it and sends the
     /// next one at once, as a runaway loop does (false).
@@ -89,6 +92,7 @@ internal sealed record FloodSettings
         Model = LoadModel.Closed,
         Concurrency = FloodConcurrency,
         EventsPerRequest = FloodEvents,
+        Groups = FloodGroups,
         Duration = Lead + Duration,
         Retry = FloodRetry,
     };

@@ -47,6 +47,19 @@ public sealed class LoadGenWorkloadTests
     }
 
     [Fact]
+    public void A_flood_of_1000_event_requests_over_100_groups_is_a_valid_group_api_batch()
+    {
+        var events = new GroupEvents("abcd1234", groups: 100);
+        var body = new ArrayBufferWriter<byte>();
+        events.WriteBody(body, [.. Enumerable.Range(5_000, 1_000).Select(i => (long)i)]);
+
+        var parsed = ParserFixture.Parse(Encoding.UTF8.GetString(body.WrittenSpan), tenant: "t1");
+
+        Assert.True(parsed.IsValid, string.Join("; ", parsed.Errors.Select(e => e.Message)));
+        Assert.Equal(1_000, parsed.EventCount);
+    }
+
+    [Fact]
     public void Baseline_event_ids_have_ingests_shape_start_with_the_run_id_and_differ()
     {
         var events = new GroupEvents("abcd1234");

@@ -15,7 +15,7 @@ public sealed class TraceTests(GatewayFixture fixture) : IClassFixture<GatewayFi
     [Fact]
     public async Task One_request_is_one_trace_across_gateway_and_ingest_and_the_insert_links_to_it()
     {
-        var spans = new List<Activity>();
+        var spans = new LockedSpans();
         using (Sdk.CreateTracerProviderBuilder()
             .AddAspNetCoreInstrumentation()
             .AddHttpClientInstrumentation()
@@ -56,13 +56,7 @@ public sealed class TraceTests(GatewayFixture fixture) : IClassFixture<GatewayFi
         }
     }
 
-    private static List<Activity> Snapshot(List<Activity> spans)
-    {
-        lock (spans)
-        {
-            return [.. spans];
-        }
-    }
+    private static List<Activity> Snapshot(LockedSpans spans) => spans.Snapshot();
 
     private static bool IsDescendant(Activity span, Activity ancestor, List<Activity> trace)
     {
@@ -84,5 +78,38 @@ public sealed class TraceTests(GatewayFixture fixture) : IClassFixture<GatewayFi
         }
 
         return false;
+    }
+
+    /// <summary>
+    /// The exporter adds spans from whichever thread ends them, without a lock of its own; a plain list copied meanwhile
+    /// throws. Every access here takes the same lock.
+    /// </summary>
+    private sealed class LockedSpans : System.Collections.ObjectModel.Collection<Activity>
+    {
+        private readonly Lock _gate = new();
+
+        public List<Activity> Snapshot()
+        {
+            lock (_gate)
+            {
+                return [.. this];
+            }
+        }
+
+        protected override void InsertItem(int index, Activity item)
+        {
+            lock (_gate)
+            {
+                base.InsertItem(index, item);
+            }
+        }
+
+        protected override void ClearItems()
+        {
+            lock (_gate)
+            {
+                base.ClearItems();
+            }
+        }
     }
 }

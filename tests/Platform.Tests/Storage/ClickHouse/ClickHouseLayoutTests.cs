@@ -1,5 +1,6 @@
 using Microsoft.Extensions.Configuration;
 using Platform.Ingest.Storage.ClickHouse;
+using Platform.Tests.Servers;
 
 namespace Platform.Tests.Storage.ClickHouse;
 
@@ -230,7 +231,7 @@ public sealed class ClickHouseLayoutSyntaxTests(ClickHouseFixture fixture)
         {
             // EXPLAIN is younger than 18.16; a statement on a cluster this server lacks fails after parsing.
             using var content = new StringContent(statement);
-            using var response = await http.PostAsync(new Uri($"http://127.0.0.1:{fixture.Server.HttpPort}/"), content);
+            using var response = await http.PostAsync(fixture.Server.Url(), content);
             var body = await response.Content.ReadAsStringAsync();
             Assert.DoesNotContain("Syntax error", body, StringComparison.Ordinal);
         }

@@ -4,6 +4,7 @@ using Platform.Ingest.Events;
 using Platform.Ingest.Query;
 using Platform.Ingest.Storage;
 using Platform.Ingest.Storage.ClickHouse;
+using Platform.Tests.Servers;
 using static Platform.Tests.Storage.TestEvents;
 
 namespace Platform.Tests.Storage.ClickHouse;
@@ -254,8 +255,8 @@ public sealed class ClickHouseMigrationTests(ClickHouseFixture fixture)
     {
         using var http = new HttpClient();
         using var content = new ByteArrayContent(body);
-        var query = Uri.EscapeDataString($"INSERT INTO {table} ({string.Join(", ", columns)}) FORMAT RowBinary");
-        using var response = await http.PostAsync(new Uri($"http://127.0.0.1:{fixture.Server.HttpPort}/?query={query}"), content);
+        var sql = $"INSERT INTO {table} ({string.Join(", ", columns)}) FORMAT RowBinary";
+        using var response = await http.PostAsync(fixture.Server.Url(sql), content);
         Assert.True(response.IsSuccessStatusCode, await response.Content.ReadAsStringAsync());
     }
 
@@ -263,7 +264,7 @@ public sealed class ClickHouseMigrationTests(ClickHouseFixture fixture)
     {
         using var http = new HttpClient();
         using var content = new StringContent(sql);
-        using var response = await http.PostAsync(new Uri($"http://127.0.0.1:{fixture.Server.HttpPort}/"), content);
+        using var response = await http.PostAsync(fixture.Server.Url(), content);
         var body = await response.Content.ReadAsStringAsync();
         Assert.True(response.IsSuccessStatusCode, body);
         return expectRows ? long.Parse(body.Trim(), System.Globalization.CultureInfo.InvariantCulture) : 0;

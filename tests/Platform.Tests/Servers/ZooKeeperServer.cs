@@ -29,7 +29,7 @@ internal sealed class ZooKeeperServer : ServerProcess
             clientPortAddress=127.0.0.1
             maxClientCnxns=0
             admin.enableServer=false
-            4lw.commands.whitelist=ruok
+            4lw.commands.whitelist=srvr
             preAllocSize=4096
             forceSync=no
             """);
@@ -52,7 +52,7 @@ internal sealed class ZooKeeperServer : ServerProcess
         foreach (var argument in new[]
         {
             "-Xmx64m", "-Xms16m", "-Xss512k", "-XX:+UseSerialGC", "-XX:TieredStopAtLevel=1", "-XX:CICompilerCount=1",
-            "-Dzookeeper.admin.enableServer=false", "-cp", Jar, "org.apache.zookeeper.server.ZooKeeperServerMain",
+            "-Dzookeeper.admin.enableServer=false", "-Dorg.slf4j.simpleLogger.defaultLogLevel=info", "-Dorg.slf4j.simpleLogger.logFile=/tmp/chdebug/zk.log", "-cp", Jar + ":/usr/share/java/slf4j-simple.jar", "org.apache.zookeeper.server.ZooKeeperServerMain",
             Path.Combine(Root, "zoo.cfg"),
         })
         {
@@ -62,7 +62,10 @@ internal sealed class ZooKeeperServer : ServerProcess
         return start;
     }
 
-    /// <summary>ZooKeeper's own health word: "ruok" is answered "imok" once it serves.</summary>
+    /// <summary>
+    /// ZooKeeper's "srvr" names its mode once it serves sessions. "ruok" is no test: it answers "imok" while the server
+    /// still loads, and a ClickHouse that connects then is refused its session and, on 18.16, may crash.
+    /// </summary>
     protected override async Task<bool> AnswersAsync()
     {
         try
@@ -70,10 +73,10 @@ internal sealed class ZooKeeperServer : ServerProcess
             using var client = new TcpClient();
             await client.ConnectAsync(IPAddress.Loopback, Port);
             var stream = client.GetStream();
-            await stream.WriteAsync("ruok"u8.ToArray());
-            var buffer = new byte[8];
+            await stream.WriteAsync("srvr"u8.ToArray());
+            var buffer = new byte[4096];
             var read = await stream.ReadAsync(buffer).AsTask().WaitAsync(TimeSpan.FromSeconds(1));
-            return Encoding.ASCII.GetString(buffer, 0, read) == "imok";
+            return Encoding.ASCII.GetString(buffer, 0, read).Contains("Mode: standalone", StringComparison.Ordinal);
         }
         catch (Exception ex) when (ex is SocketException or IOException or TimeoutException)
         {

@@ -72,7 +72,7 @@ public sealed class ClickHouseLayoutTests
     {
         var ddl = Ddl(Cluster);
 
-        Assert.Contains(ddl, s => s.Contains("ReplicatedReplacingMergeTree('/clickhouse/tables/all/analytics/schema_migrations', '{replica}')", StringComparison.Ordinal));
+        Assert.Contains(ddl, s => s.Contains("ReplicatedReplacingMergeTree('/clickhouse/tables/all/analytics/schema_migrations', '{shard}-{replica}')", StringComparison.Ordinal));
     }
 
     [Fact]

@@ -58,10 +58,10 @@ internal static class ClusterStorage
     {
         foreach (var node in cluster.Nodes)
         {
-            var tables = await RowsAsync(node, $"SELECT name FROM system.replicas WHERE database = '{database}' FORMAT JSONEachRow");
+            var tables = await RowsAsync(node, $"SELECT table FROM system.replicas WHERE database = '{database}' FORMAT JSONEachRow");
             foreach (var table in tables)
             {
-                await node.Endpoint.QueryAsync($"SYSTEM SYNC REPLICA {database}.{table.GetProperty("name").GetString()}");
+                await node.Endpoint.QueryAsync($"SYSTEM SYNC REPLICA {database}.{table.GetProperty("table").GetString()}");
             }
         }
     }

@@ -89,7 +89,7 @@ internal sealed class ClickHouseServer : ServerProcess
         File.WriteAllText(Path.Combine(Root, "config.xml"), $"""
             <?xml version="1.0"?>
             <yandex>
-              <logger><level>warning</level><console>1</console><log>/tmp/chdebug/{HttpPort}.log</log><errorlog>/tmp/chdebug/{HttpPort}.err</errorlog></logger>
+              <logger><level>warning</level><console>1</console></logger>
               <listen_host>127.0.0.1</listen_host>
               <http_port>{HttpPort}</http_port>
               <tcp_port>{TcpPort}</tcp_port>

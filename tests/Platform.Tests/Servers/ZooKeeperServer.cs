@@ -15,6 +15,9 @@ internal sealed class ZooKeeperServer : ServerProcess
 {
     private const string Jar = "/usr/share/java/zookeeper.jar";
 
+    /// <summary>Debian's slf4j binding that writes to stderr (kept for failure messages); without one ZooKeeper says nothing.</summary>
+    private const string LogBinding = "/usr/share/java/slf4j-simple.jar";
+
     private ZooKeeperServer(string root, int port)
         : base($"zookeeper on port {port}", root)
     {
@@ -52,7 +55,7 @@ internal sealed class ZooKeeperServer : ServerProcess
         foreach (var argument in new[]
         {
             "-Xmx64m", "-Xms16m", "-Xss512k", "-XX:+UseSerialGC", "-XX:TieredStopAtLevel=1", "-XX:CICompilerCount=1",
-            "-Dzookeeper.admin.enableServer=false", "-Dorg.slf4j.simpleLogger.defaultLogLevel=info", "-Dorg.slf4j.simpleLogger.logFile=/tmp/chdebug/zk.log", "-cp", Jar + ":/usr/share/java/slf4j-simple.jar", "org.apache.zookeeper.server.ZooKeeperServerMain",
+            "-Dzookeeper.admin.enableServer=false", "-Dorg.slf4j.simpleLogger.defaultLogLevel=warn", "-cp", Jar + ":" + LogBinding, "org.apache.zookeeper.server.ZooKeeperServerMain",
             Path.Combine(Root, "zoo.cfg"),
         })
         {

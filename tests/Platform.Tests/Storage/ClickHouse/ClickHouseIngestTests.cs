@@ -128,6 +128,39 @@ public sealed class ClickHouseIngestTests(ClickHouseFixture fixture)
     }
 
     [Fact]
+    public async Task While_clickhouse_is_down_a_query_answers_503_with_retry_after_and_answers_again_when_it_returns()
+    {
+        using var server = await ClickHouseServer.StartAsync();
+        using var host = OutageHost(server.Endpoint, ClickHouseFixture.NewDatabase(), ("Writer:Ack", "Queryable"));
+        using (var stored = await host.PostAsync(Request("r", 1, 3)))
+        {
+            Assert.Equal(HttpStatusCode.OK, stored.StatusCode);
+        }
+
+        server.Kill();
+        using (var refused = await ReadAsync(host, "/api/groups/g1"))
+        {
+            Assert.Equal(HttpStatusCode.ServiceUnavailable, refused.StatusCode);
+            Assert.NotNull(refused.Headers.RetryAfter);
+            var body = JsonDocument.Parse(await refused.Content.ReadAsStringAsync()).RootElement;
+            Assert.False(body.GetProperty("success").GetBoolean());
+            Assert.Contains("storage did not answer the query", body.GetProperty("message").GetString(), StringComparison.Ordinal);
+        }
+
+        await server.StartAgainAsync();
+        using var answered = await ReadAsync(host, "/api/groups/g1");
+        Assert.Equal(HttpStatusCode.OK, answered.StatusCode);
+    }
+
+    private static async Task<HttpResponseMessage> ReadAsync(IngestHost host, string path)
+    {
+        using var request = new HttpRequestMessage(HttpMethod.Get, path);
+        request.Headers.Authorization = new System.Net.Http.Headers.AuthenticationHeaderValue(
+            "Bearer", host.Token("acme", Platform.ServiceDefaults.Auth.PlatformScopes.AnalyticsRead));
+        return await host.Client.SendAsync(request);
+    }
+
+    [Fact]
     public async Task A_full_log_refuses_with_503_and_retry_after_turns_unready_and_takes_the_refused_request_once_storage_caught_up()
     {
         using var server = await ClickHouseServer.StartAsync();

@@ -4,7 +4,7 @@ using Platform.Tests.Servers;
 
 namespace Platform.Tests.Storage.ClickHouse;
 
-/// <summary>The DDL of both layouts, as text (a cluster needs ZooKeeper, which no test machine has).</summary>
+/// <summary>The DDL of both layouts, as text (Cluster/ runs it on a real cluster).</summary>
 public sealed class ClickHouseLayoutTests
 {
     private static readonly ClickHouseLayout Single = new("platform", null);
@@ -219,7 +219,7 @@ public sealed class ClickHouseLayoutTests
     }
 }
 
-/// <summary>Every statement of both layouts is one 18.16 parses (a cluster statement then fails for want of ZooKeeper, not of syntax).</summary>
+/// <summary>Every statement of both layouts is one 18.16 parses (on this lone server a cluster statement then fails for want of the cluster, not of syntax).</summary>
 [Collection(ClickHouseServerGroup.Name)]
 public sealed class ClickHouseLayoutSyntaxTests(ClickHouseFixture fixture)
 {

@@ -42,6 +42,8 @@ public sealed class ClusterSchemaTests(ClickHouseClusterFixture fixture)
     public async Task Ingest_creates_the_schema_on_every_node_through_one_of_them()
     {
         using var store = await StartedStoreAsync(ClusterStorage.DefaultNode(Cluster), ClickHouseFixture.NewDatabase());
+        // The records reach the other nodes by replication, a moment later.
+        await ClusterStorage.SyncReplicasAsync(Cluster, store.Layout.Database);
 
         foreach (var node in Cluster.Nodes)
         {

@@ -8,7 +8,7 @@
 #            with Storage:ClickHouse:Cluster (schema ON CLUSTER, Replicated tables behind Distributed ones), connected to
 #            shard 1's first replica
 # and in each: a warm-up, the closed-model peak (events/s acked, and stored end to end: over the load plus the log's
-# drain) and an open-model run at one fixed rate for both setups (RATE, default half the single server's end-to-end
+# drain) and an open-model run at one fixed rate for both setups (RATE, default half the first setup's end-to-end
 # peak), so CPU per event compares at equal load. Every run is verified (every acked event stored, none counted twice)
 # and its CPU window includes the drain, so each server's work on the run's events is charged to it. Writes
 # $OUT/results.md and stops everything it started on exit.
@@ -16,7 +16,8 @@
 # Knobs (environment), with defaults:
 #   DURATION=20   seconds per measured run     WARMUP=5   seconds of warm-up per setup
 #   CONCURRENCY=32  closed-model senders       OPEN_CONCURRENCY=256  open-model cap on requests in flight
-#   RATE          requests/s (100 events each) of the fixed-rate runs (default: half the single server's end-to-end peak)
+#   RATE          requests/s (100 events each) of the fixed-rate runs (default: half the first setup's end-to-end peak)
+#   ORDER=single,cluster  which setup runs first (the machine's load drifts: run both orders to see how much)
 #   DRAIN_TIMEOUT=300  seconds a run waits for ingest's log to drain
 #   OUT=perf-results/cluster-<time>
 # With the defaults a run takes about 5 minutes here, build included.
@@ -24,11 +25,11 @@ set -euo pipefail
 cd "$(dirname "$0")/../.."
 
 DURATION=${DURATION:-20}; WARMUP=${WARMUP:-5}; CONCURRENCY=${CONCURRENCY:-32}; OPEN_CONCURRENCY=${OPEN_CONCURRENCY:-256}
-RATE=${RATE:-}; DRAIN_TIMEOUT=${DRAIN_TIMEOUT:-300}
+RATE=${RATE:-}; DRAIN_TIMEOUT=${DRAIN_TIMEOUT:-300}; ORDER=${ORDER:-single,cluster}
 OUT=${OUT:-perf-results/cluster-$(date -u +%Y%m%d-%H%M%S)}
 EVENTS=100
 command_line=""
-for knob in DURATION WARMUP CONCURRENCY OPEN_CONCURRENCY RATE DRAIN_TIMEOUT OUT; do
+for knob in DURATION WARMUP CONCURRENCY OPEN_CONCURRENCY RATE DRAIN_TIMEOUT ORDER OUT; do
   if printenv "$knob" >/dev/null; then command_line+="$knob=$(printf '%q' "${!knob}") "; fi
 done
 command_line+="bash perf/Cluster/run.sh"
@@ -89,7 +90,7 @@ measure() {
     --model closed --concurrency "$CONCURRENCY" --duration "$WARMUP" >"$work/$setup-warmup.log" 2>&1 || true
   run "$setup" peak --model closed --concurrency "$CONCURRENCY" --duration "$DURATION"
   if [ -z "$RATE" ]; then
-    # Half of what the single server sustained end to end (acked events over the load plus the log's drain).
+    # Half of what the first setup sustained end to end (acked events over the load plus the log's drain).
     local summary="$OUT/$setup-peak/load/summary.json"
     RATE=$(awk -v a="$(field "$summary" events_acked)" -v t="$(field "$summary" elapsed_s)" -v d="$(drain_of "$summary")" -v e="$EVENTS" \
       'BEGIN { s = (t + d > 0) ? a / (t + d) : 0; r = s / e / 2; if (r < 1) r = 1; printf "%.1f", r }')
@@ -98,35 +99,46 @@ measure() {
   run "$setup" rate --model open --rate "$RATE" --concurrency "$OPEN_CONCURRENCY" --duration "$DURATION"
 }
 
-# --- one server -----------------------------------------------------------------------------------------------------
-start_clickhouse
-wait_for clickhouse clickhouse_up
-start_ingest --Log:Directory="$work/ingest-log-single"
-wait_for ingest ingest_up
-verify_url="$ch_url/"
-measured=([ingest]=${pid_of[ingest]} [redis]=${pid_of[redis]} [clickhouse]=${pid_of[clickhouse]})
-measure single
-for name in ingest clickhouse; do
-  kill "${pid_of[$name]}" 2>/dev/null || true; wait "${pid_of[$name]}" 2>/dev/null || true
-done
+# --- the setups ----------------------------------------------------------------------------------------------------------
+single() {
+  start_clickhouse
+  wait_for clickhouse clickhouse_up
+  start_ingest --Log:Directory="$work/ingest-log-single"
+  wait_for ingest ingest_up
+  verify_url="$ch_url/"
+  measured=([ingest]=${pid_of[ingest]} [redis]=${pid_of[redis]} [clickhouse]=${pid_of[clickhouse]})
+  measure single
+  for name in ingest clickhouse; do
+    kill "${pid_of[$name]}" 2>/dev/null || true; wait "${pid_of[$name]}" 2>/dev/null || true
+  done
+}
 
-# --- the cluster --------------------------------------------------------------------------------------------------------
-dotnet "$cluster_dll" --dir "$work/cluster" --env-file "$work/cluster.env" >>"$work/cluster.log" 2>&1 &
-pids+=($!); pid_of[cluster]=$!
-for _ in $(seq 300); do [ -f "$work/cluster.env" ] && break; sleep 0.2; done
-[ -f "$work/cluster.env" ] || { echo "the local cluster did not come up:" >&2; tail -20 "$work/cluster.log" >&2; exit 1; }
-# shellcheck disable=SC1091
-source "$work/cluster.env"
-start_ingest --Log:Directory="$work/ingest-log-cluster" --Storage:ClickHouse:Cluster="$CLUSTER" \
-  --Storage:ClickHouse:ConnectionString="Host=127.0.0.1;Port=$CH_0_HTTP;Username=default;Password="
-wait_for ingest ingest_up
-# The checks read through the Distributed tables; their IN subqueries over them must be GLOBAL.
-verify_url="http://127.0.0.1:$CH_0_HTTP/?distributed_product_mode=global"
-measured=([ingest]=${pid_of[ingest]} [redis]=${pid_of[redis]} [zookeeper]=$ZK_PID)
-for ((n = 0; n < CH_NODES; n++)); do
-  name_var="CH_${n}_NAME"; pid_var="CH_${n}_PID"; measured[clickhouse-${!name_var}]=${!pid_var}
+cluster() {
+  rm -f "$work/cluster.env"
+  dotnet "$cluster_dll" --dir "$work/cluster" --env-file "$work/cluster.env" >>"$work/cluster.log" 2>&1 &
+  pids+=($!); pid_of[cluster]=$!
+  for _ in $(seq 300); do [ -f "$work/cluster.env" ] && break; sleep 0.2; done
+  [ -f "$work/cluster.env" ] || { echo "the local cluster did not come up:" >&2; tail -20 "$work/cluster.log" >&2; exit 1; }
+  # shellcheck disable=SC1091
+  source "$work/cluster.env"
+  start_ingest --Log:Directory="$work/ingest-log-cluster" --Storage:ClickHouse:Cluster="$CLUSTER" \
+    --Storage:ClickHouse:ConnectionString="Host=127.0.0.1;Port=$CH_0_HTTP;Username=default;Password="
+  wait_for ingest ingest_up
+  # The checks read through the Distributed tables; their IN subqueries over them must be GLOBAL.
+  verify_url="http://127.0.0.1:$CH_0_HTTP/?distributed_product_mode=global"
+  measured=([ingest]=${pid_of[ingest]} [redis]=${pid_of[redis]} [zookeeper]=$ZK_PID)
+  for ((n = 0; n < CH_NODES; n++)); do
+    name_var="CH_${n}_NAME"; pid_var="CH_${n}_PID"; measured[clickhouse-${!name_var}]=${!pid_var}
+  done
+  measure cluster
+  for name in ingest cluster; do
+    kill "${pid_of[$name]}" 2>/dev/null || true; wait "${pid_of[$name]}" 2>/dev/null || true
+  done
+}
+
+for setup in ${ORDER//,/ }; do
+  case "$setup" in single|cluster) "$setup" ;; *) echo "ORDER names single and cluster" >&2; exit 2 ;; esac
 done
-measure cluster
 
 # --- report ---------------------------------------------------------------------------------------------------------
 stop_all
@@ -136,11 +148,11 @@ stop_all
   echo "\`$command_line\` at $started_at, commit \`$commit\`$([ "$dirty" -gt 0 ] && echo " (+$dirty uncommitted files)"), $((SECONDS - started_s)) s."
   echo "$(nproc) cores ($(awk -F': ' '/^model name/ { print $2; exit }' /proc/cpuinfo)), $(awk '/^MemTotal/ { printf "%.1f GB", $2 / 1048576 }' /proc/meminfo);"
   echo "load average $loadavg_start at the start, $(cut -d' ' -f1-3 /proc/loadavg) at the end (the machine is shared: other work runs beside this)."
-  echo "$EVENTS events per request, straight to ingest; DURATION=$DURATION s, CONCURRENCY=$CONCURRENCY; fixed rate $RATE requests/s in both setups."
+  echo "$EVENTS events per request, straight to ingest; DURATION=$DURATION s, CONCURRENCY=$CONCURRENCY; fixed rate $RATE requests/s in both setups; order $ORDER."
   echo
   echo "| setup | run | events/s acked | events/s stored end to end | p99 ms | ingest µs/event | ClickHouse µs/event | ZooKeeper µs/event | all servers µs/event | checks |"
   echo "| --- | --- | --- | --- | --- | --- | --- | --- | --- | --- |"
-  for setup in single cluster; do
+  for setup in ${ORDER//,/ }; do
     for run in peak rate; do
       dir="$OUT/$setup-$run"; summary="$dir/load/summary.json"
       acked=$(field "$summary" events_acked); elapsed=$(field "$summary" elapsed_s); drain=$(drain_of "$summary")
@@ -174,7 +186,7 @@ stop_all
 } >"$OUT/results.md"
 cat "$OUT/results.md"
 status=0
-for setup in single cluster; do for run in peak rate; do
+for setup in ${ORDER//,/ }; do for run in peak rate; do
   grep -q '^exit=0$' "$OUT/$setup-$run/cpu.txt" || { echo "FAILED: $setup $run (see $OUT/$setup-$run/load.log)" >&2; status=1; }
 done; done
 echo "results: $OUT/results.md"

@@ -1,4 +1,5 @@
 using Microsoft.Extensions.Options;
+using Platform.Ingest.OpenApi;
 using Platform.Ingest.Writing;
 using Platform.ServiceDefaults.Contract;
 
@@ -15,7 +16,9 @@ internal static partial class QueryUnavailable
 {
     public static TBuilder AnswerUnavailableStorageWith503<TBuilder>(this TBuilder builder)
         where TBuilder : IEndpointConventionBuilder =>
-        builder.AddEndpointFilter(static async (context, next) =>
+        builder.Describes(StatusCodes.Status503ServiceUnavailable,
+            "Storage did not answer the query (ClickHouse down, or on a cluster a shard down; never a partial answer); retry after Retry-After")
+        .AddEndpointFilter(static async (context, next) =>
         {
             try
             {

@@ -2,6 +2,7 @@ using System.Net;
 using System.Net.Http.Headers;
 using System.Text.Json;
 using System.Text.Json.Nodes;
+using Platform.Ingest.Storage.ClickHouse;
 using Platform.ServiceDefaults.Auth;
 using Platform.Tests.Integration;
 using Platform.Tests.Servers;
@@ -44,7 +45,7 @@ public sealed class ClusterPlacementTests(ClickHouseClusterFixture fixture, Redi
             // Three requests of events 0..99, event i in group g(i % 40): every one of the shard's groups' events is here.
             var expected = 3 * Enumerable.Range(0, 100).Count(i => events.Contains($"g{i % 40}"));
             Assert.Equal(expected, await replicas[0].Endpoint.ScalarAsync($"SELECT count() FROM {database}.events_local"));
-            Assert.Equal(events, await GroupsAsync(replicas[0], $"{database}.current_traits_by_key_local"));
+            Assert.Equal(events, await GroupsAsync(replicas[0], $"{database}.{ClickHouseSchema.TraitStates.Name}_local"));
             Assert.Equal(events, await GroupsAsync(replicas[0], $"{database}.user_groups_local"));
             foreach (var replica in replicas.Skip(1))
             {

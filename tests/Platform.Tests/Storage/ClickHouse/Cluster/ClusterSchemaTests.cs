@@ -16,11 +16,9 @@ namespace Platform.Tests.Storage.ClickHouse.Cluster;
 [Trait("Category", ClickHouseClusterGroup.Category)]
 public sealed class ClusterSchemaTests(ClickHouseClusterFixture fixture)
 {
+    /// <summary>What the latest schema leaves on every node, by name.</summary>
     private static readonly (string Name, string Engine)[] Tables =
     [
-        ("current_traits_by_key", "Distributed"),
-        ("current_traits_by_key_local", "ReplicatedAggregatingMergeTree"),
-        ("current_traits_by_key_mv", "MaterializedView"),
         ("events", "Distributed"),
         ("events_local", "ReplicatedReplacingMergeTree"),
         ("events_v1", "Distributed"),
@@ -31,6 +29,9 @@ public sealed class ClusterSchemaTests(ClickHouseClusterFixture fixture)
         ("group_traits_v1", "Distributed"),
         ("group_traits_v1_local", "ReplicatedReplacingMergeTree"),
         ("schema_migrations", "ReplicatedReplacingMergeTree"),
+        ("trait_states", "Distributed"),
+        ("trait_states_local", "ReplicatedAggregatingMergeTree"),
+        ("trait_states_mv", "MaterializedView"),
         ("user_groups", "Distributed"),
         ("user_groups_local", "ReplicatedAggregatingMergeTree"),
         ("user_groups_v2_mv", "MaterializedView"),
@@ -49,7 +50,7 @@ public sealed class ClusterSchemaTests(ClickHouseClusterFixture fixture)
         {
             Assert.Equal(Tables, await TablesAsync(node, store.Layout.Database));
             // One record table for the whole cluster: every node reads every version, whichever node recorded it.
-            Assert.Equal("1,2,3", await node.Endpoint.QueryAsync(
+            Assert.Equal(string.Join(",", ClickHouseSchema.Migrations.Select(m => m.Version)), await node.Endpoint.QueryAsync(
                 $"SELECT arrayStringConcat(groupArray(toString(version)), ',') FROM (SELECT DISTINCT version FROM {store.Layout.Database}.schema_migrations ORDER BY version)"));
         }
     }
@@ -64,7 +65,7 @@ public sealed class ClusterSchemaTests(ClickHouseClusterFixture fixture)
 
         using var second = await StartedStoreAsync(Cluster.Shards[1][0], database);
 
-        Assert.Equal(3, await ClusterStorage.DefaultNode(Cluster).Endpoint.ScalarAsync($"SELECT count() FROM {database}.schema_migrations"));
+        Assert.Equal(ClickHouseSchema.Migrations.Count, await ClusterStorage.DefaultNode(Cluster).Endpoint.ScalarAsync($"SELECT count() FROM {database}.schema_migrations"));
         Assert.Equal(new StoredCounts(2, 2, 2), await second.CountAsync("t1", default));
         Assert.Equal(before.Item1, await first.CountAsync("t1", default));
         Assert.Equal(
@@ -94,7 +95,7 @@ public sealed class ClusterSchemaTests(ClickHouseClusterFixture fixture)
         using var store = await StartedStoreAsync(ClusterStorage.DefaultNode(Cluster), database);
         await store.InsertAsync([Batch("t1", Event(1, traits: [Trait("plan", "\"pro\"")]))], default);
 
-        Assert.Equal(3, await node.Endpoint.ScalarAsync($"SELECT count() FROM {database}.schema_migrations"));
+        Assert.Equal(ClickHouseSchema.Migrations.Count, await node.Endpoint.ScalarAsync($"SELECT count() FROM {database}.schema_migrations"));
         foreach (var each in Cluster.Nodes)
         {
             Assert.Equal(Tables, await TablesAsync(each, database));

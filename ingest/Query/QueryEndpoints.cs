@@ -26,7 +26,8 @@ internal static class QueryEndpoints
 
     public static IEndpointRouteBuilder MapQueryApi(this IEndpointRouteBuilder app)
     {
-        var api = app.MapGroup("/api").RequireAuthorization(PlatformPolicies.AnalyticsRead).WithTags("Query API");
+        var api = app.MapGroup("/api").RequireAuthorization(PlatformPolicies.AnalyticsRead).WithTags("Query API")
+            .AnswerUnavailableStorageWith503();
         api.MapGet("/groups", FindGroupsAsync)
             .WithName("FindGroups").WithSummary("Groups filtered by their current trait values, paged by group id")
             .WithTraitFilters().WithPaging();

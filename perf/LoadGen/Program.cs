@@ -38,7 +38,9 @@ internal static class Program
                         (every attempt's status, answers outside the contract, delivery times).
             --ingest-restarts: ingest is killed and started again during the run: its counters are not compared, and raw
                         repeats (a block shipped again after the crash, collapsed by storage) are reported, not failed.
-            --verify-clickhouse: after the run, check storage holds exactly the distinct events acked (a failed check exits 1).
+            --verify-clickhouse: after the run, check storage holds exactly the distinct events acked (a failed check exits 1);
+                        settings in the URL's query string are sent with every check (on a cluster:
+                        http://127.0.0.1:8123/?distributed_product_mode=global).
             --ingest-metrics: also watch ingest's write-ahead log during the run, wait (up to --drain-timeout seconds) for it to
                         drain before the checks, and report the ship lag percentiles and the log's peak (ingest-log.csv).
             A run needs --requests, --duration or both; only loopback targets are loaded.

@@ -1,3 +1,5 @@
+using System.Collections.Frozen;
+using System.Data.Common;
 using System.Globalization;
 using System.Text.Json;
 using ClickHouse.Driver;
@@ -29,11 +31,25 @@ internal sealed partial class ClickHouseEventStore : IEventStore, IShippingTarge
     internal static readonly string[] EventColumns =
         ["tenant", "event_id", "message_id", "group_id", "user_id", "event_us", "group_type", "trait_keys", "trait_values", "context_json", "received_us"];
 
+    /// <summary>
+    /// What every call on a cluster sends. <c>insert_distributed_sync</c>: a Distributed insert answers only once every
+    /// shard has its rows (otherwise the node queues them and answers at once, and a shipped block would count as stored
+    /// before it is). <c>load_balancing=in_order</c>: a shard's inserts and reads go to the same replica, the node itself
+    /// when it holds one (18.16 always writes a shard's rows locally when it can, and reads locally too by default),
+    /// otherwise the first replica of <c>remote_servers</c> that answers; so a read through the node that took an insert
+    /// sees it (a queryable ack holds) instead of meeting a replica that has not fetched the part yet. With the default
+    /// (random) a read could. The next replica takes over while the first is down.
+    /// </summary>
+    internal static readonly IReadOnlyDictionary<string, object> ClusterSettings = new Dictionary<string, object>
+    {
+        ["insert_distributed_sync"] = 1,
+        ["load_balancing"] = "in_order",
+    };
+
     private readonly ClickHouseClient _client;
     private readonly ClickHouseOptions _options;
     private readonly ClickHouseLayout _layout;
     private readonly ILogger<ClickHouseEventStore> _logger;
-    private readonly QueryOptions? _insertOptions;
     private readonly QueryOptions _migrationOptions;
 
     public ClickHouseEventStore(ClickHouseOptions options, ILogger<ClickHouseEventStore> logger)
@@ -42,19 +58,21 @@ internal sealed partial class ClickHouseEventStore : IEventStore, IShippingTarge
         _options = options;
         _layout = options.Layout;
         _logger = logger;
-        _client = new ClickHouseClient(options.CreateSettings());
-
-        // A Distributed insert is acknowledged before it reaches the shards unless it is synchronous.
-        _insertOptions = _layout.IsCluster ? new QueryOptions { CustomSettings = new Dictionary<string, object> { ["insert_distributed_sync"] = 1 } } : null;
-
-        // The driver asks for RowBinaryWithNamesAndTypes output, which 18.16 lacks and refuses for an INSERT … SELECT.
-        var migrationSettings = new Dictionary<string, object> { ["default_format"] = "TabSeparated" };
+        var settings = options.CreateSettings();
         if (_layout.IsCluster)
         {
-            migrationSettings["insert_distributed_sync"] = 1;
+            foreach (var (name, value) in ClusterSettings)
+            {
+                settings.CustomSettings[name] = value;
+            }
         }
 
-        _migrationOptions = new QueryOptions { CustomSettings = migrationSettings };
+        // Every call carries the client's settings, the cluster's too.
+        _client = new ClickHouseClient(settings);
+
+        // The driver asks for RowBinaryWithNamesAndTypes output, which 18.16 lacks and refuses for an INSERT … SELECT
+        // and for the table of outcomes an ON CLUSTER statement answers.
+        _migrationOptions = new QueryOptions { CustomSettings = new Dictionary<string, object> { ["default_format"] = "TabSeparated" } };
     }
 
     internal ClickHouseLayout Layout => _layout;
@@ -94,7 +112,7 @@ internal sealed partial class ClickHouseEventStore : IEventStore, IShippingTarge
                     continue;
                 }
 
-                await _client.ExecuteNonQueryAsync(step.Sql, null, _migrationOptions, cancellationToken);
+                await ExecuteAsync(step.Sql, cancellationToken);
             }
 
             await ExecuteAsync(ClickHouseSchema.RecordMigration(_layout, migration), cancellationToken);
@@ -227,7 +245,7 @@ internal sealed partial class ClickHouseEventStore : IEventStore, IShippingTarge
         // With useCompression the driver gzips the body itself (18.16 reads gzip, not the driver's default zstd).
         using var body = rows.AsStream();
         using var response = await _client.InsertRawStreamAsync(
-            _layout.Table(table), body, "RowBinary", columns, useCompression: _options.CompressInserts, _insertOptions, cancellationToken);
+            _layout.Table(table), body, "RowBinary", columns, useCompression: _options.CompressInserts, null, cancellationToken);
         if (!response.IsSuccessStatusCode)
         {
             var detail = await response.Content.ReadAsStringAsync(cancellationToken);
@@ -235,14 +253,27 @@ internal sealed partial class ClickHouseEventStore : IEventStore, IShippingTarge
         }
     }
 
+    /// <summary>
+    /// A statement whose answer is not read. With the migrations' settings: ON CLUSTER answers a table of each node's
+    /// outcome, which the driver would otherwise ask for in a format 18.16 lacks.
+    /// </summary>
     private Task<int> ExecuteAsync(string sql, CancellationToken cancellationToken) =>
-        _client.ExecuteNonQueryAsync(sql, null, null, cancellationToken);
+        _client.ExecuteNonQueryAsync(sql, null, _migrationOptions, cancellationToken);
 
     /// <summary>Runs a query ending in FORMAT JSONEachRow and returns its rows.</summary>
     private async Task<List<JsonElement>> QueryAsync(string sql, CancellationToken cancellationToken)
     {
-        using var result = await _client.ExecuteRawResultAsync(sql, null, cancellationToken);
-        var text = await result.ReadAsStringAsync();
+        string text;
+        try
+        {
+            using var result = await _client.ExecuteRawResultAsync(sql, null, cancellationToken);
+            text = await result.ReadAsStringAsync();
+        }
+        catch (Exception ex) when (IsUnavailable(ex, cancellationToken))
+        {
+            throw new Query.QueryUnavailableException(ex);
+        }
+
         var rows = new List<JsonElement>();
         foreach (var line in text.Split('\n', StringSplitOptions.RemoveEmptyEntries))
         {
@@ -256,8 +287,18 @@ internal sealed partial class ClickHouseEventStore : IEventStore, IShippingTarge
     /// <summary>Runs a query ending in FORMAT JSON and returns its rows and its totals row (WITH TOTALS), if any.</summary>
     private async Task<(List<JsonElement> Rows, JsonElement? Totals)> QueryWithTotalsAsync(string sql, CancellationToken cancellationToken)
     {
-        using var result = await _client.ExecuteRawResultAsync(sql, null, cancellationToken);
-        using var document = JsonDocument.Parse(await result.ReadAsStringAsync());
+        string text;
+        try
+        {
+            using var result = await _client.ExecuteRawResultAsync(sql, null, cancellationToken);
+            text = await result.ReadAsStringAsync();
+        }
+        catch (Exception ex) when (IsUnavailable(ex, cancellationToken))
+        {
+            throw new Query.QueryUnavailableException(ex);
+        }
+
+        using var document = JsonDocument.Parse(text);
         var rows = new List<JsonElement>();
         foreach (var row in document.RootElement.GetProperty("data").EnumerateArray())
         {
@@ -266,6 +307,25 @@ internal sealed partial class ClickHouseEventStore : IEventStore, IShippingTarge
 
         return (rows, document.RootElement.TryGetProperty("totals", out var totals) ? totals.Clone() : null);
     }
+
+    /// <summary>
+    /// Failures a retry can fix: the server unreachable or timing out (the caller did not cancel), or ClickHouse saying
+    /// it cannot answer now (on a cluster: a shard unreachable, a replica read-only, ZooKeeper gone). A refused
+    /// statement (a syntax error, an unknown column) is a bug and stays one.
+    /// </summary>
+    private static bool IsUnavailable(Exception exception, CancellationToken cancellationToken) => exception switch
+    {
+        HttpRequestException or IOException or TimeoutException => true,
+        OperationCanceledException => !cancellationToken.IsCancellationRequested,
+        DbException server => UnavailableCodes.Contains(server.ErrorCode),
+        _ => false,
+    };
+
+    /// <summary>
+    /// ClickHouse's error codes for "not now": TIMEOUT_EXCEEDED, TOO_MANY_SIMULTANEOUS_QUERIES, SOCKET_TIMEOUT,
+    /// NETWORK_ERROR, NO_ZOOKEEPER, TABLE_IS_READ_ONLY, ALL_CONNECTION_TRIES_FAILED, ALL_REPLICAS_ARE_STALE, KEEPER_EXCEPTION.
+    /// </summary>
+    private static readonly FrozenSet<int> UnavailableCodes = FrozenSet.Create(159, 202, 209, 210, 225, 242, 279, 369, 999);
 
     /// <summary>64-bit integers arrive quoted (output_format_json_quote_64bit_integers), smaller ones as numbers.</summary>
     private static long Int(JsonElement row, string column)

@@ -367,11 +367,15 @@ internal static class ClickHouseSchema
     public static string CreateDatabase(ClickHouseLayout layout) =>
         $"CREATE DATABASE IF NOT EXISTS {ClickHouseSql.Identifier(layout.Database)}{layout.OnCluster}";
 
-    /// <summary>Applied versions; on a cluster one replicated table shared by every node (its path has no shard).</summary>
+    /// <summary>
+    /// Applied versions; on a cluster one replicated table shared by every node (its path has no shard), so a start
+    /// through any node sees what a start through another applied. Its replica name carries the shard: replicas of
+    /// different shards are often named alike (<c>replica1</c> in each), and one table may not have two replicas of one name.
+    /// </summary>
     public static string CreateMigrationsTable(ClickHouseLayout layout)
     {
         var engine = layout.IsCluster
-            ? $"ReplicatedReplacingMergeTree({ClickHouseSql.String($"{layout.ReplicationPath.Replace("{shard}", "all", StringComparison.Ordinal)}/{layout.Database}/schema_migrations")}, '{{replica}}')"
+            ? $"ReplicatedReplacingMergeTree({ClickHouseSql.String($"{layout.ReplicationPath.Replace("{shard}", "all", StringComparison.Ordinal)}/{layout.Database}/schema_migrations")}, '{{shard}}-{{replica}}')"
             : "ReplacingMergeTree()";
         return $"""
             CREATE TABLE IF NOT EXISTS {layout.Table("schema_migrations")}{layout.OnCluster} (

@@ -229,6 +229,13 @@ internal sealed class StorageVerifier : IDisposable
     private async Task<long> ScalarAsync(string sql, string? ackedIds, CancellationToken cancellationToken)
     {
         var query = "?query=" + Uri.EscapeDataString(sql + " FORMAT TabSeparated");
+
+        // Settings in --verify-clickhouse's own query string ride along (a cluster's reads need distributed_product_mode).
+        if (_settings.ClickHouse.Query.Length > 1)
+        {
+            query += "&" + _settings.ClickHouse.Query[1..];
+        }
+
         using var content = new MultipartFormDataContent();
         if (ackedIds is not null)
         {

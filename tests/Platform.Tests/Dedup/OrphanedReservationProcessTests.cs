@@ -5,9 +5,8 @@ using Microsoft.Extensions.Logging.Abstractions;
 using Microsoft.Extensions.Options;
 using Platform.Ingest.Dedup;
 using Platform.Ingest.Storage.ClickHouse;
-using Platform.Tests.Gateway;
 using Platform.Tests.Integration;
-using Platform.Tests.Storage.ClickHouse;
+using Platform.Tests.Servers;
 using StackExchange.Redis;
 using static Platform.Tests.GroupApi.ParserFixture;
 
@@ -24,7 +23,7 @@ namespace Platform.Tests.Dedup;
 /// slow request of another instance.
 /// </remarks>
 [Collection(ClickHouseServerGroup.Name)]
-public sealed class OrphanedReservationProcessTests(ClickHouseFixture fixture) : IAsyncLifetime
+public sealed class OrphanedReservationProcessTests(ClickHouseFixture fixture, RedisFixture redis) : IAsyncLifetime
 {
     private const string Prefix = "platform:dedup:";
     private static readonly TimeSpan Lease = TimeSpan.FromSeconds(2);
@@ -32,13 +31,13 @@ public sealed class OrphanedReservationProcessTests(ClickHouseFixture fixture) :
     private readonly string _root = Directory.CreateTempSubdirectory("platform-orphans-").FullName;
     private readonly string _database = ClickHouseFixture.NewDatabase();
     private readonly List<IngestProcess> _processes = [];
-    private RedisServer _redis = null!;
+    private RedisDatabase _redis = null!;
     private ConnectionMultiplexer _raw = null!;
     private readonly List<RedisDedupStore> _stores = [];
 
     public async Task InitializeAsync()
     {
-        _redis = await RedisServer.StartAsync();
+        _redis = await redis.NewDatabaseAsync();
         _raw = await ConnectionMultiplexer.ConnectAsync(_redis.ConnectionString);
         var options = new DedupOptions { Backend = DedupBackend.Redis };
         options.Redis.ConnectionString = _redis.ConnectionString;
@@ -63,7 +62,6 @@ public sealed class OrphanedReservationProcessTests(ClickHouseFixture fixture) :
         }
 
         await _raw.DisposeAsync();
-        _redis.Dispose();
         try
         {
             Directory.Delete(_root, recursive: true);
@@ -152,10 +150,7 @@ public sealed class OrphanedReservationProcessTests(ClickHouseFixture fixture) :
             new ClickHouseOptions { ConnectionString = fixture.Server.ConnectionString, Database = _database },
             NullLogger<ClickHouseEventStore>.Instance);
         var distinct = (await store.CountAsync("acme", default)).Events;
-        using var http = new HttpClient();
-        using var content = new StringContent($"SELECT count() FROM {_database}.events WHERE tenant = 'acme' FORMAT TabSeparated");
-        using var response = await http.PostAsync(new Uri($"http://127.0.0.1:{fixture.Server.HttpPort}/"), content);
-        return (distinct, long.Parse(await response.Content.ReadAsStringAsync(), System.Globalization.CultureInfo.InvariantCulture));
+        return (distinct, await fixture.Server.ScalarAsync($"SELECT count() FROM {_database}.events WHERE tenant = 'acme' FORMAT TabSeparated"));
     }
 
     /// <summary>Waits (bounded) until the shippers stored <paramref name="expected"/> events, then lets a late block land too.</summary>

@@ -1,28 +1,18 @@
 using System.Net;
 using System.Text.Json.Nodes;
-using Platform.Tests.Gateway;
 using Platform.Tests.Integration;
+using Platform.Tests.Servers;
 using static Platform.Tests.GroupApi.ParserFixture;
 
 namespace Platform.Tests.Dedup;
 
 /// <summary>Ingest over HTTP with the Redis dedup store: shared across instances, and what happens while Redis is down.</summary>
-public sealed class RedisDedupHttpTests : IAsyncLifetime
+public sealed class RedisDedupHttpTests(RedisFixture redis) : IClassFixture<RedisFixture>
 {
-    private RedisServer _redis = null!;
-
-    public async Task InitializeAsync() => _redis = await RedisServer.StartAsync();
-
-    public Task DisposeAsync()
-    {
-        _redis.Dispose();
-        return Task.CompletedTask;
-    }
-
-    private IngestHost Host(string onUnavailable = "StorageBackstop") => new(new Dictionary<string, string?>
+    private static IngestHost Host(string connectionString, string onUnavailable = "StorageBackstop") => new(new Dictionary<string, string?>
     {
         ["Dedup:Backend"] = "Redis",
-        ["Dedup:Redis:ConnectionString"] = _redis.ConnectionString,
+        ["Dedup:Redis:ConnectionString"] = connectionString,
         ["Dedup:Redis:OnUnavailable"] = onUnavailable,
         ["Dedup:Redis:OperationTimeout"] = "00:00:00.500",
     });
@@ -30,8 +20,9 @@ public sealed class RedisDedupHttpTests : IAsyncLifetime
     [Fact]
     public async Task A_batch_stored_through_one_instance_is_a_duplicate_at_another()
     {
-        using var first = Host();
-        using var second = Host();
+        var database = await redis.NewDatabaseAsync();
+        using var first = Host(database.ConnectionString);
+        using var second = Host(database.ConnectionString);
         var json = Batch(5);
 
         using var stored = await first.PostAsync(json);
@@ -47,13 +38,14 @@ public sealed class RedisDedupHttpTests : IAsyncLifetime
     [Fact]
     public async Task With_redis_down_ingest_goes_on_and_storage_collapses_the_retries()
     {
-        using var host = Host();
+        using var server = await RedisServer.StartAsync();
+        using var host = Host(server.ConnectionString);
         using (var before = await host.PostAsync(Batch(3)))
         {
             Assert.Equal(HttpStatusCode.OK, before.StatusCode);
         }
 
-        _redis.Stop();
+        server.Stop();
         var json = Batch(4, i => Event(userId: $"later-{i}"));
         using var first = await host.PostAsync(json);
         using var retry = await host.PostAsync(json);
@@ -71,8 +63,9 @@ public sealed class RedisDedupHttpTests : IAsyncLifetime
     [Fact]
     public async Task With_redis_down_and_reject_configured_writes_get_503_with_retry_after_and_readiness_fails()
     {
-        using var host = Host(onUnavailable: "Reject");
-        _redis.Stop();
+        using var server = await RedisServer.StartAsync();
+        using var host = Host(server.ConnectionString, onUnavailable: "Reject");
+        server.Stop();
 
         using var response = await host.PostAsync(Batch(2));
 

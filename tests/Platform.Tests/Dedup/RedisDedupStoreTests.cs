@@ -1,17 +1,18 @@
 using Microsoft.Extensions.Logging.Abstractions;
 using Microsoft.Extensions.Options;
 using Platform.Ingest.Dedup;
-using Platform.Tests.Gateway;
+using Platform.Tests.Servers;
 
 namespace Platform.Tests.Dedup;
 
-/// <summary>The Redis dedup store against a real redis-server on a free loopback port (started and stopped here).</summary>
-public sealed class RedisDedupStoreTests : IAsyncLifetime
+/// <summary>The Redis dedup store against a real redis-server (a database of the shared one; a server of their own for the tests that stop it).</summary>
+public sealed class RedisDedupStoreTests(RedisFixture redis) : IClassFixture<RedisFixture>, IAsyncLifetime
 {
-    private RedisServer _redis = null!;
+    private RedisDatabase _redis = null!;
+    private RedisServer? _own;
     private readonly List<RedisDedupStore> _stores = [];
 
-    public async Task InitializeAsync() => _redis = await RedisServer.StartAsync();
+    public async Task InitializeAsync() => _redis = await redis.NewDatabaseAsync();
 
     public async Task DisposeAsync()
     {
@@ -20,7 +21,15 @@ public sealed class RedisDedupStoreTests : IAsyncLifetime
             await store.DisposeAsync();
         }
 
-        _redis.Dispose();
+        _own?.Dispose();
+    }
+
+    /// <summary>A redis-server of this test's own, for a test that stops it; the stores created after this use it.</summary>
+    private async Task<RedisServer> OwnServerAsync()
+    {
+        _own = await RedisServer.StartAsync();
+        _redis = new RedisDatabase(_own.ConnectionString, 0);
+        return _own;
     }
 
     private async Task<RedisDedupStore> CreateAsync(Action<DedupOptions>? adjust = null)
@@ -232,10 +241,11 @@ public sealed class RedisDedupStoreTests : IAsyncLifetime
     [Fact]
     public async Task With_redis_down_the_storage_backstop_treats_every_key_as_new()
     {
+        var server = await OwnServerAsync();
         var store = await CreateAsync();
         await ReserveAsync(store, 1);
         await CommitAsync(store, 1);
-        _redis.Stop();
+        server.Stop();
 
         Assert.Equal(new[] { true, true }, await ReserveAsync(store, 1, 2));
         Assert.False(await store.PingAsync(CancellationToken.None));
@@ -245,8 +255,9 @@ public sealed class RedisDedupStoreTests : IAsyncLifetime
     [Fact]
     public async Task With_redis_down_and_reject_configured_a_reservation_is_unavailable()
     {
+        var server = await OwnServerAsync();
         var store = await CreateAsync(o => o.Redis.OnUnavailable = RedisUnavailableMode.Reject);
-        _redis.Stop();
+        server.Stop();
 
         await Assert.ThrowsAsync<DedupUnavailableException>(() => ReserveAsync(store, 1));
     }

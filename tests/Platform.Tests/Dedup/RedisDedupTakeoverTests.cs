@@ -7,8 +7,8 @@ using Platform.Ingest.Dedup;
 using Platform.Ingest.Storage;
 using Platform.Ingest.Writing;
 using Platform.ServiceDefaults.Hosting;
-using Platform.Tests.Gateway;
 using Platform.Tests.Integration;
+using Platform.Tests.Servers;
 using StackExchange.Redis;
 
 namespace Platform.Tests.Dedup;
@@ -17,7 +17,7 @@ namespace Platform.Tests.Dedup;
 /// Orphaned reservations against a real redis-server: a reservation whose owner is gone is taken over within about the
 /// owner lease; a live owner's never is, however long it holds it; an owner whose lease lapsed finds out.
 /// </summary>
-public sealed class RedisDedupTakeoverTests : IAsyncLifetime
+public sealed class RedisDedupTakeoverTests(RedisFixture redis) : IClassFixture<RedisFixture>, IAsyncLifetime
 {
     private const string Prefix = "platform:dedup:";
     private static readonly TimeSpan Lease = TimeSpan.FromSeconds(1);
@@ -29,7 +29,7 @@ public sealed class RedisDedupTakeoverTests : IAsyncLifetime
     /// </summary>
     private static readonly TimeSpan LiveLease = TimeSpan.FromSeconds(3);
 
-    private RedisServer _redis = null!;
+    private RedisDatabase _redis = null!;
     private ConnectionMultiplexer _raw = null!;
     private readonly List<RedisDedupStore> _stores = [];
 
@@ -40,7 +40,7 @@ public sealed class RedisDedupTakeoverTests : IAsyncLifetime
         // be judged a Redis failure, which is not what these tests are about.
         ThreadPool.GetMinThreads(out var workers, out var io);
         ThreadPool.SetMinThreads(Math.Max(workers, 16), io);
-        _redis = await RedisServer.StartAsync();
+        _redis = await redis.NewDatabaseAsync();
         _raw = await ConnectionMultiplexer.ConnectAsync(_redis.ConnectionString);
     }
 
@@ -52,7 +52,6 @@ public sealed class RedisDedupTakeoverTests : IAsyncLifetime
         }
 
         await _raw.DisposeAsync();
-        _redis.Dispose();
     }
 
     /// <summary>An ingest instance's store: a one-second owner lease refreshed every 200 ms.</summary>

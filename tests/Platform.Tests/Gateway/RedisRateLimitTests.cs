@@ -1,30 +1,42 @@
 using System.Diagnostics;
 using System.Net;
 using Platform.Tests.Integration;
+using Platform.Tests.Servers;
 using static Platform.Tests.GroupApi.ParserFixture;
 
 namespace Platform.Tests.Gateway;
 
 /// <summary>
 /// Two gateway instances sharing one real redis-server, in front of one real ingest: the buckets are cluster-wide
-/// while Redis answers, and each instance falls back to its own buckets when Redis is gone.
+/// while Redis answers, and each instance falls back to its own buckets when Redis is gone. A database of the shared
+/// Redis, or a server of the test's own for the test that stops it.
 /// </summary>
-public sealed class RedisRateLimitTests : IAsyncLifetime, IDisposable
+public sealed class RedisRateLimitTests(RedisFixture redis) : IClassFixture<RedisFixture>, IDisposable
 {
     private IngestHost _ingest = null!;
-    private RedisServer _redis = null!;
+    private RedisServer? _own;
     private GatewayTokens _tokens = null!;
     private GatewayHost _first = null!;
     private GatewayHost _second = null!;
 
-    public async Task InitializeAsync()
+    private async Task StartAsync(bool ownRedis = false)
     {
-        _redis = await RedisServer.StartAsync();
+        string connectionString;
+        if (ownRedis)
+        {
+            _own = await RedisServer.StartAsync();
+            connectionString = _own.ConnectionString;
+        }
+        else
+        {
+            connectionString = (await redis.NewDatabaseAsync()).ConnectionString;
+        }
+
         _ingest = new IngestHost();
         _tokens = new GatewayTokens(_ingest.KeyDirectory);
         var settings = new Dictionary<string, string?>
         {
-            ["Redis:ConnectionString"] = _redis.ConnectionString,
+            ["Redis:ConnectionString"] = connectionString,
             ["RateLimiting:RequestsPerSecond"] = "0.01",
             ["RateLimiting:Burst"] = "4",
             ["RateLimiting:RedisRetryInterval"] = "00:00:01",
@@ -33,15 +45,12 @@ public sealed class RedisRateLimitTests : IAsyncLifetime, IDisposable
         _second = new GatewayHost(_ingest.Client.BaseAddress!, _tokens.PublicKeyFile, settings);
     }
 
-    // Everything is stopped in Dispose, which xunit calls after this.
-    public Task DisposeAsync() => Task.CompletedTask;
-
     public void Dispose()
     {
         _first?.Dispose();
         _second?.Dispose();
         _ingest?.Dispose();
-        _redis?.Dispose();
+        _own?.Dispose();
     }
 
     private async Task<HttpStatusCode> PostAsync(GatewayHost gateway, string tenant, int user)
@@ -53,6 +62,7 @@ public sealed class RedisRateLimitTests : IAsyncLifetime, IDisposable
     [Fact]
     public async Task Two_gateways_draw_from_one_bucket_per_tenant()
     {
+        await StartAsync();
         var statuses = new List<HttpStatusCode>();
         for (var i = 0; i < 4; i++)
         {
@@ -67,6 +77,7 @@ public sealed class RedisRateLimitTests : IAsyncLifetime, IDisposable
     [Fact]
     public async Task A_cluster_refusal_carries_retry_after()
     {
+        await StartAsync();
         for (var i = 0; i < 4; i++)
         {
             await PostAsync(_first, "retry", i);
@@ -81,6 +92,7 @@ public sealed class RedisRateLimitTests : IAsyncLifetime, IDisposable
     [Fact]
     public async Task With_redis_stopped_each_gateway_falls_back_to_its_own_local_limits()
     {
+        await StartAsync(ownRedis: true);
         // Spend the tenant's shared bucket while Redis answers.
         for (var i = 0; i < 4; i++)
         {
@@ -89,7 +101,7 @@ public sealed class RedisRateLimitTests : IAsyncLifetime, IDisposable
 
         Assert.Equal(HttpStatusCode.TooManyRequests, await PostAsync(_second, "fallback", 50));
 
-        _redis.Stop();
+        _own!.Stop();
         var elapsed = Stopwatch.StartNew();
 
         // Each instance now has a full local bucket of its own: 4 each, then 429, and never a 5xx.

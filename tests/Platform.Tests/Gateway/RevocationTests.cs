@@ -1,6 +1,7 @@
 using System.Net;
 using Platform.Tests.Auth;
 using Platform.Tests.Integration;
+using Platform.Tests.Servers;
 using StackExchange.Redis;
 using static Platform.Tests.GroupApi.ParserFixture;
 
@@ -10,16 +11,16 @@ namespace Platform.Tests.Gateway;
 /// Revocation is checked on every request, whatever the token cache remembers: a token the gateway has already
 /// accepted (and so no longer verifies) is refused as soon as its jti is revoked in Redis.
 /// </summary>
-public sealed class RevocationTests : IAsyncLifetime, IDisposable
+public sealed class RevocationTests(RedisFixture redis) : IClassFixture<RedisFixture>, IAsyncLifetime, IDisposable
 {
-    private RedisServer _redis = null!;
+    private RedisDatabase _redis = null!;
     private IngestHost _ingest = null!;
     private GatewayTokens _tokens = null!;
     private GatewayHost _gateway = null!;
 
     public async Task InitializeAsync()
     {
-        _redis = await RedisServer.StartAsync();
+        _redis = await redis.NewDatabaseAsync();
         _ingest = new IngestHost();
         _tokens = new GatewayTokens(_ingest.KeyDirectory);
         _gateway = new GatewayHost(_ingest.Client.BaseAddress!, _tokens.PublicKeyFile, new Dictionary<string, string?>
@@ -34,7 +35,6 @@ public sealed class RevocationTests : IAsyncLifetime, IDisposable
     {
         _gateway?.Dispose();
         _ingest?.Dispose();
-        _redis?.Dispose();
     }
 
     [Fact]

@@ -7,6 +7,7 @@ using Microsoft.AspNetCore.Builder;
 using Microsoft.AspNetCore.Hosting;
 using Microsoft.AspNetCore.Http;
 using Microsoft.Extensions.Logging;
+using Platform.Tests.Servers;
 
 namespace Platform.Tests.Gateway;
 
@@ -68,7 +69,7 @@ public sealed class UpstreamFailureTests : IDisposable
     [Fact]
     public async Task Ingest_not_listening_is_a_contract_503()
     {
-        using var gateway = Gateway(new Uri($"http://127.0.0.1:{ClosedPort()}"));
+        using var gateway = Gateway(new Uri($"http://127.0.0.1:{FreePorts.One()}"));
 
         using var response = await PostAsync(gateway);
 
@@ -108,13 +109,6 @@ public sealed class UpstreamFailureTests : IDisposable
         using var response = await PostAsync(gateway);
 
         await AssertContract503Async(response, "did not answer in time");
-    }
-
-    private static int ClosedPort()
-    {
-        using var listener = new TcpListener(IPAddress.Loopback, 0);
-        listener.Start();
-        return ((IPEndPoint)listener.LocalEndpoint).Port;
     }
 
     /// <summary>A stand-in for ingest that answers every request (health probes included) with <paramref name="handler"/>.</summary>

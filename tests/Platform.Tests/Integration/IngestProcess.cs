@@ -1,9 +1,9 @@
 using System.Diagnostics;
 using System.Net;
 using System.Net.Http.Headers;
-using System.Net.Sockets;
 using System.Text;
 using Platform.ServiceDefaults.Auth;
+using Platform.Tests.Servers;
 
 namespace Platform.Tests.Integration;
 
@@ -57,7 +57,7 @@ internal sealed class IngestProcess : IDisposable
     private static async Task<IngestProcess> StartAsync(string keyDirectory, IDictionary<string, string> settings, string project, string assembly)
     {
         DevelopmentKeys.EnsureKeyPair(keyDirectory);
-        var port = FreePort();
+        var port = FreePorts.One();
         var start = new ProcessStartInfo("dotnet")
         {
             RedirectStandardOutput = true,
@@ -219,12 +219,5 @@ internal sealed class IngestProcess : IDisposable
         return path is not null && File.Exists(path)
             ? path
             : throw new InvalidOperationException($"{assembly} not found at {path}; build the solution first");
-    }
-
-    private static int FreePort()
-    {
-        using var listener = new TcpListener(IPAddress.Loopback, 0);
-        listener.Start();
-        return ((IPEndPoint)listener.LocalEndpoint).Port;
     }
 }

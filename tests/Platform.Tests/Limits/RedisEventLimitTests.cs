@@ -1,23 +1,34 @@
 using System.Net;
-using Platform.Tests.Gateway;
 using Platform.Tests.Integration;
+using Platform.Tests.Servers;
 using static Platform.Tests.GroupApi.ParserFixture;
 
 namespace Platform.Tests.Limits;
 
 /// <summary>
 /// Two real ingest instances sharing one real redis-server (section "Redis"): a tenant's events-per-second bucket is
-/// cluster-wide while Redis answers, and each instance decides alone when Redis is gone.
+/// cluster-wide while Redis answers, and each instance decides alone when Redis is gone. A database of the shared Redis,
+/// or a server of the test's own for the test that stops it.
 /// </summary>
-public sealed class RedisEventLimitTests : IAsyncLifetime, IDisposable
+public sealed class RedisEventLimitTests(RedisFixture redis) : IClassFixture<RedisFixture>, IDisposable
 {
-    private RedisServer _redis = null!;
+    private RedisDatabase _redis = null!;
+    private RedisServer? _own;
     private IngestHost _first = null!;
     private IngestHost _second = null!;
 
-    public async Task InitializeAsync()
+    private async Task StartAsync(bool ownRedis = false)
     {
-        _redis = await RedisServer.StartAsync();
+        if (ownRedis)
+        {
+            _own = await RedisServer.StartAsync();
+            _redis = new RedisDatabase(_own.ConnectionString, 0);
+        }
+        else
+        {
+            _redis = await redis.NewDatabaseAsync();
+        }
+
         var settings = new Dictionary<string, string?>
         {
             ["Redis:ConnectionString"] = _redis.ConnectionString,
@@ -29,14 +40,11 @@ public sealed class RedisEventLimitTests : IAsyncLifetime, IDisposable
         _second = new IngestHost(settings);
     }
 
-    // Everything is stopped in Dispose, which xunit calls after this.
-    public Task DisposeAsync() => Task.CompletedTask;
-
     public void Dispose()
     {
         _first?.Dispose();
         _second?.Dispose();
-        _redis?.Dispose();
+        _own?.Dispose();
     }
 
     private static Task<HttpResponseMessage> PostAsync(IngestHost host, string tenant, int events, string prefix) =>
@@ -45,6 +53,7 @@ public sealed class RedisEventLimitTests : IAsyncLifetime, IDisposable
     [Fact]
     public async Task Two_instances_draw_from_one_bucket_per_tenant()
     {
+        await StartAsync();
         var first = await PostAsync(_first, "shared", 10, "a");
         var second = await PostAsync(_second, "shared", 1, "b");
         var other = await PostAsync(_second, "other", 10, "c");
@@ -60,7 +69,8 @@ public sealed class RedisEventLimitTests : IAsyncLifetime, IDisposable
     [Fact]
     public async Task Without_redis_each_instance_limits_with_its_own_buckets_and_answers()
     {
-        _redis.Stop();
+        await StartAsync(ownRedis: true);
+        _own!.Stop();
 
         var first = await PostAsync(_first, "fallback", 10, "a");
         var second = await PostAsync(_second, "fallback", 10, "b");

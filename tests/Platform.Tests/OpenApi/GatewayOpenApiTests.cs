@@ -1,6 +1,5 @@
 using System.Net;
 using System.Net.Http.Headers;
-using System.Net.Sockets;
 using System.Text;
 using System.Text.Json.Nodes;
 using Microsoft.AspNetCore.Routing;
@@ -8,6 +7,7 @@ using Microsoft.AspNetCore.Routing.Template;
 using Platform.Gateway.Proxy;
 using Platform.Tests.Gateway;
 using Platform.Tests.Integration;
+using Platform.Tests.Servers;
 
 namespace Platform.Tests.OpenApi;
 
@@ -104,7 +104,7 @@ public sealed class GatewayOpenApiTests : IDisposable
     {
         var document = await ApiDocument.FetchAsync(_ingest.Client);
         var ingest = document.Operations.Single(o => o.Path == "/api/group");
-        using var gateway = new GatewayHost(new Uri($"http://127.0.0.1:{ClosedPort()}"), _tokens.PublicKeyFile, new Dictionary<string, string?>
+        using var gateway = new GatewayHost(new Uri($"http://127.0.0.1:{FreePorts.One()}"), _tokens.PublicKeyFile, new Dictionary<string, string?>
         {
             ["Proxy:ActiveHealthChecks"] = "false",
             ["Proxy:PassiveHealthChecks"] = "false",
@@ -135,12 +135,5 @@ public sealed class GatewayOpenApiTests : IDisposable
         var options = new ProxyOptions();
         options.IngestAddresses.Add("http://127.0.0.1:1");
         return options;
-    }
-
-    private static int ClosedPort()
-    {
-        using var listener = new TcpListener(IPAddress.Loopback, 0);
-        listener.Start();
-        return ((IPEndPoint)listener.LocalEndpoint).Port;
     }
 }

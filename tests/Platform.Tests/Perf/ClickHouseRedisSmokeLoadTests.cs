@@ -1,9 +1,9 @@
 using System.Globalization;
-using System.Text;
 using Platform.Perf.LoadGen.Engine;
 using Platform.Perf.LoadGen.Verification;
 using Platform.Tests.Gateway;
 using Platform.Tests.Integration;
+using Platform.Tests.Servers;
 using Platform.Tests.Storage.ClickHouse;
 
 namespace Platform.Tests.Perf;
@@ -16,19 +16,15 @@ namespace Platform.Tests.Perf;
 /// already have in a background merge. No timing thresholds.
 /// </summary>
 [Collection(ClickHouseServerGroup.Name)]
-public sealed class ClickHouseRedisSmokeLoadTests(ClickHouseFixture fixture) : IAsyncLifetime
+public sealed class ClickHouseRedisSmokeLoadTests(ClickHouseFixture fixture, RedisFixture redis) : IAsyncLifetime
 {
     private const string Tenant = "smoke";
 
-    private RedisServer _redis = null!;
+    private RedisDatabase _redis = null!;
 
-    public async Task InitializeAsync() => _redis = await RedisServer.StartAsync();
+    public async Task InitializeAsync() => _redis = await redis.NewDatabaseAsync();
 
-    public Task DisposeAsync()
-    {
-        _redis.Dispose();
-        return Task.CompletedTask;
-    }
+    public Task DisposeAsync() => Task.CompletedTask;
 
     [Fact]
     public async Task Ingest_on_clickhouse_and_redis_under_a_smoke_load_with_retries_stores_every_distinct_acked_event_once()
@@ -117,7 +113,7 @@ public sealed class ClickHouseRedisSmokeLoadTests(ClickHouseFixture fixture) : I
     {
         using var verifier = new StorageVerifier(new VerifySettings
         {
-            ClickHouse = new Uri($"http://127.0.0.1:{fixture.Server.HttpPort}/"),
+            ClickHouse = fixture.Server.HttpAddress,
             Database = database,
             RawEventsTable = $"{database}.events_raw",
         });
@@ -126,11 +122,7 @@ public sealed class ClickHouseRedisSmokeLoadTests(ClickHouseFixture fixture) : I
 
     private async Task<long> ScalarAsync(string sql, bool expectRows = true)
     {
-        using var http = new HttpClient();
-        using var content = new StringContent(sql, Encoding.UTF8);
-        using var response = await http.PostAsync(new Uri($"http://127.0.0.1:{fixture.Server.HttpPort}/"), content);
-        var body = await response.Content.ReadAsStringAsync();
-        Assert.True(response.IsSuccessStatusCode, body);
-        return expectRows ? long.Parse(body.Trim(), CultureInfo.InvariantCulture) : 0;
+        var body = await fixture.Server.QueryAsync(sql);
+        return expectRows ? long.Parse(body, CultureInfo.InvariantCulture) : 0;
     }
 }

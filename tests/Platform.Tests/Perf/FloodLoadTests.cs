@@ -2,6 +2,7 @@ using Platform.Perf.LoadGen.Flood;
 using Platform.Perf.LoadGen.Verification;
 using Platform.Tests.Gateway;
 using Platform.Tests.Integration;
+using Platform.Tests.Servers;
 using Platform.Tests.Storage.ClickHouse;
 
 namespace Platform.Tests.Perf;
@@ -80,17 +81,13 @@ public sealed class FloodLoadTests
 
 /// <summary>The same scenario on the production backends: ClickHouse behind the write-ahead log, Redis dedup, and the event limits in Redis.</summary>
 [Collection(ClickHouseServerGroup.Name)]
-public sealed class ClickHouseFloodLoadTests(ClickHouseFixture fixture) : IAsyncLifetime
+public sealed class ClickHouseFloodLoadTests(ClickHouseFixture fixture, RedisFixture redis) : IAsyncLifetime
 {
-    private RedisServer _redis = null!;
+    private RedisDatabase _redis = null!;
 
-    public async Task InitializeAsync() => _redis = await RedisServer.StartAsync();
+    public async Task InitializeAsync() => _redis = await redis.NewDatabaseAsync();
 
-    public Task DisposeAsync()
-    {
-        _redis.Dispose();
-        return Task.CompletedTask;
-    }
+    public Task DisposeAsync() => Task.CompletedTask;
 
     [Fact]
     public async Task On_clickhouse_and_redis_a_flood_costs_quiet_tenants_no_refusal_and_every_acked_event_is_stored_once()
@@ -102,7 +99,7 @@ public sealed class ClickHouseFloodLoadTests(ClickHouseFixture fixture) : IAsync
         settings["Dedup:Redis:ConnectionString"] = _redis.ConnectionString;
         settings["Redis:ConnectionString"] = _redis.ConnectionString;
         using var host = ClickHouseHosts.Create(fixture.Server, settings);
-        var clickHouse = new Uri($"http://127.0.0.1:{fixture.Server.HttpPort}/");
+        var clickHouse = fixture.Server.HttpAddress;
         // Every event row inserted, also into a table that never merges rows away: "stored once" counts raw rows.
         using (var http = new HttpClient())
         using (var sql = new StringContent(

@@ -7,6 +7,7 @@ using System.Text.Json.Nodes;
 using Platform.ServiceDefaults.Auth;
 using Platform.Tests.Gateway;
 using Platform.Tests.Integration;
+using Platform.Tests.Servers;
 using Platform.Tests.Storage.ClickHouse;
 
 namespace Platform.Tests.Telemetry;

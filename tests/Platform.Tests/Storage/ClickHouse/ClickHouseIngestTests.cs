@@ -2,6 +2,7 @@ using System.Collections.Concurrent;
 using System.Net;
 using System.Text.Json;
 using Platform.Tests.Integration;
+using Platform.Tests.Servers;
 
 namespace Platform.Tests.Storage.ClickHouse;
 
@@ -13,13 +14,9 @@ public sealed class ClickHouseIngestTests(ClickHouseFixture fixture)
         "[" + string.Join(",", Enumerable.Range(0, events).Select(i =>
             $$$"""{"group_id":"g{{{(index + i) % 7}}}","user_id":"u{{{index}}}-{{{i}}}","timestamp":"2024-05-01T12:00:{{{i % 60:00}}}Z","message_id":"{{{prefix}}}-{{{index}}}-{{{i}}}","traits":{"group_type":"Account","seq":{{{index}}}}}""")) + "]";
 
-    internal static async Task<HashSet<string>> StoredMessageIdsAsync(ClickHouseServer server, string database)
+    internal static async Task<HashSet<string>> StoredMessageIdsAsync(ClickHouseEndpoint server, string database)
     {
-        using var http = new HttpClient();
-        using var content = new StringContent($"SELECT DISTINCT message_id AS m FROM {database}.events FORMAT JSONEachRow");
-        using var response = await http.PostAsync(new Uri($"http://127.0.0.1:{server.HttpPort}/"), content);
-        var body = await response.Content.ReadAsStringAsync();
-        Assert.True(response.IsSuccessStatusCode, body);
+        var body = await server.QueryAsync($"SELECT DISTINCT message_id AS m FROM {database}.events FORMAT JSONEachRow");
         return body.Split('\n', StringSplitOptions.RemoveEmptyEntries)
             .Select(line => JsonDocument.Parse(line).RootElement.GetProperty("m").GetString()!)
             .ToHashSet(StringComparer.Ordinal);
@@ -29,7 +26,7 @@ public sealed class ClickHouseIngestTests(ClickHouseFixture fixture)
     /// Ingest on <paramref name="server"/>, which the test will stop: durable acks, short storage timeouts and quick
     /// insert retries, so an outage is seen and ridden out within seconds; <paramref name="more"/> adds or overrides.
     /// </summary>
-    private static IngestHost OutageHost(ClickHouseServer server, string database, params (string Key, string Value)[] more)
+    private static IngestHost OutageHost(ClickHouseEndpoint server, string database, params (string Key, string Value)[] more)
     {
         var settings = new Dictionary<string, string?>
         {
@@ -48,7 +45,7 @@ public sealed class ClickHouseIngestTests(ClickHouseFixture fixture)
     }
 
     /// <summary>Polls (bounded) until storage holds every one of <paramref name="expected"/>; returns what it holds then.</summary>
-    internal static async Task<HashSet<string>> WaitForStoredAsync(ClickHouseServer server, string database, IReadOnlyCollection<string> expected, TimeSpan within)
+    internal static async Task<HashSet<string>> WaitForStoredAsync(ClickHouseEndpoint server, string database, IReadOnlyCollection<string> expected, TimeSpan within)
     {
         var deadline = DateTime.UtcNow + within;
         while (true)
@@ -68,7 +65,7 @@ public sealed class ClickHouseIngestTests(ClickHouseFixture fixture)
     {
         using var server = await ClickHouseServer.StartAsync();
         var database = ClickHouseFixture.NewDatabase();
-        using var host = OutageHost(server, database, ("Shipper:MaxBlockAge", "00:00:00.100"));
+        using var host = OutageHost(server.Endpoint, database, ("Shipper:MaxBlockAge", "00:00:00.100"));
         var acked = new ConcurrentBag<string>();
         var index = 0;
 
@@ -84,7 +81,7 @@ public sealed class ClickHouseIngestTests(ClickHouseFixture fixture)
         }
 
         await Task.WhenAll(Enumerable.Range(0, 8).Select(_ => SendAsync()));
-        server.Stop();
+        server.Kill();
         // The outage is invisible to clients: every request is durable in the log and answered 200.
         await Task.WhenAll(Enumerable.Range(0, 8).Select(_ => SendAsync()));
         await Task.Delay(1_000);
@@ -97,7 +94,7 @@ public sealed class ClickHouseIngestTests(ClickHouseFixture fixture)
         }
 
         await server.StartAgainAsync();
-        var stored = await WaitForStoredAsync(server, database, acked.ToArray(), TimeSpan.FromSeconds(60));
+        var stored = await WaitForStoredAsync(server.Endpoint, database, acked.ToArray(), TimeSpan.FromSeconds(60));
         Assert.Equal(acked.ToHashSet(StringComparer.Ordinal), stored);
         Assert.Equal(acked.Count, (await host.Store.CountAsync("acme", default)).Events);
     }
@@ -107,8 +104,8 @@ public sealed class ClickHouseIngestTests(ClickHouseFixture fixture)
     {
         using var server = await ClickHouseServer.StartAsync();
         var database = ClickHouseFixture.NewDatabase();
-        using var host = OutageHost(server, database, ("Writer:QueryableWait", "00:00:03"));
-        server.Stop();
+        using var host = OutageHost(server.Endpoint, database, ("Writer:QueryableWait", "00:00:03"));
+        server.Kill();
         var body = Request("q", 1, 10);
         void Queryable(HttpRequestMessage request) => request.Headers.Add("Prefer", "ack=queryable");
 
@@ -126,8 +123,41 @@ public sealed class ClickHouseIngestTests(ClickHouseFixture fixture)
         var answer = JsonDocument.Parse(await retried.Content.ReadAsStringAsync()).RootElement;
         Assert.Equal(0, answer.GetProperty("accepted").GetInt32());
         Assert.Equal(10, answer.GetProperty("duplicates").GetInt32());
-        Assert.Equal(Enumerable.Range(0, 10).Select(i => $"q-1-{i}").ToHashSet(), await StoredMessageIdsAsync(server, database));
+        Assert.Equal(Enumerable.Range(0, 10).Select(i => $"q-1-{i}").ToHashSet(), await StoredMessageIdsAsync(server.Endpoint, database));
         Assert.Equal(10, (await host.Store.CountAsync("acme", default)).Events);
+    }
+
+    [Fact]
+    public async Task While_clickhouse_is_down_a_query_answers_503_with_retry_after_and_answers_again_when_it_returns()
+    {
+        using var server = await ClickHouseServer.StartAsync();
+        using var host = OutageHost(server.Endpoint, ClickHouseFixture.NewDatabase(), ("Writer:Ack", "Queryable"));
+        using (var stored = await host.PostAsync(Request("r", 1, 3)))
+        {
+            Assert.Equal(HttpStatusCode.OK, stored.StatusCode);
+        }
+
+        server.Kill();
+        using (var refused = await ReadAsync(host, "/api/groups/g1"))
+        {
+            Assert.Equal(HttpStatusCode.ServiceUnavailable, refused.StatusCode);
+            Assert.NotNull(refused.Headers.RetryAfter);
+            var body = JsonDocument.Parse(await refused.Content.ReadAsStringAsync()).RootElement;
+            Assert.False(body.GetProperty("success").GetBoolean());
+            Assert.Contains("storage did not answer the query", body.GetProperty("message").GetString(), StringComparison.Ordinal);
+        }
+
+        await server.StartAgainAsync();
+        using var answered = await ReadAsync(host, "/api/groups/g1");
+        Assert.Equal(HttpStatusCode.OK, answered.StatusCode);
+    }
+
+    private static async Task<HttpResponseMessage> ReadAsync(IngestHost host, string path)
+    {
+        using var request = new HttpRequestMessage(HttpMethod.Get, path);
+        request.Headers.Authorization = new System.Net.Http.Headers.AuthenticationHeaderValue(
+            "Bearer", host.Token("acme", Platform.ServiceDefaults.Auth.PlatformScopes.AnalyticsRead));
+        return await host.Client.SendAsync(request);
     }
 
     [Fact]
@@ -135,8 +165,8 @@ public sealed class ClickHouseIngestTests(ClickHouseFixture fixture)
     {
         using var server = await ClickHouseServer.StartAsync();
         var database = ClickHouseFixture.NewDatabase();
-        using var host = OutageHost(server, database, ("Log:MaxBytes", "1048576"), ("Log:SegmentBytes", "65536"), ("Shipper:MaxBlockAge", "00:00:00.050"));
-        server.Stop();
+        using var host = OutageHost(server.Endpoint, database, ("Log:MaxBytes", "1048576"), ("Log:SegmentBytes", "65536"), ("Shipper:MaxBlockAge", "00:00:00.050"));
+        server.Kill();
         var acked = new List<string>();
         string? refusedBody = null;
         for (var n = 0; n < 200 && refusedBody is null; n++)
@@ -164,7 +194,7 @@ public sealed class ClickHouseIngestTests(ClickHouseFixture fixture)
         }
 
         await server.StartAgainAsync();
-        var stored = await WaitForStoredAsync(server, database, acked, TimeSpan.FromSeconds(60));
+        var stored = await WaitForStoredAsync(server.Endpoint, database, acked, TimeSpan.FromSeconds(60));
         Assert.Equal(acked.ToHashSet(StringComparer.Ordinal), stored);
         // The refused request was never stored and its reservations were released: the retry is accepted whole.
         using var retried = await host.PostAsync(refusedBody);

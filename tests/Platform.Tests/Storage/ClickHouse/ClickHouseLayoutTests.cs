@@ -1,9 +1,10 @@
 using Microsoft.Extensions.Configuration;
 using Platform.Ingest.Storage.ClickHouse;
+using Platform.Tests.Servers;
 
 namespace Platform.Tests.Storage.ClickHouse;
 
-/// <summary>The DDL of both layouts, as text (a cluster needs ZooKeeper, which no test machine has).</summary>
+/// <summary>The DDL of both layouts, as text (Cluster/ runs it on a real cluster).</summary>
 public sealed class ClickHouseLayoutTests
 {
     private static readonly ClickHouseLayout Single = new("platform", null);
@@ -71,7 +72,7 @@ public sealed class ClickHouseLayoutTests
     {
         var ddl = Ddl(Cluster);
 
-        Assert.Contains(ddl, s => s.Contains("ReplicatedReplacingMergeTree('/clickhouse/tables/all/analytics/schema_migrations', '{replica}')", StringComparison.Ordinal));
+        Assert.Contains(ddl, s => s.Contains("ReplicatedReplacingMergeTree('/clickhouse/tables/all/analytics/schema_migrations', '{shard}-{replica}')", StringComparison.Ordinal));
     }
 
     [Fact]
@@ -218,7 +219,7 @@ public sealed class ClickHouseLayoutTests
     }
 }
 
-/// <summary>Every statement of both layouts is one 18.16 parses (a cluster statement then fails for want of ZooKeeper, not of syntax).</summary>
+/// <summary>Every statement of both layouts is one 18.16 parses (on this lone server a cluster statement then fails for want of the cluster, not of syntax).</summary>
 [Collection(ClickHouseServerGroup.Name)]
 public sealed class ClickHouseLayoutSyntaxTests(ClickHouseFixture fixture)
 {
@@ -230,7 +231,7 @@ public sealed class ClickHouseLayoutSyntaxTests(ClickHouseFixture fixture)
         {
             // EXPLAIN is younger than 18.16; a statement on a cluster this server lacks fails after parsing.
             using var content = new StringContent(statement);
-            using var response = await http.PostAsync(new Uri($"http://127.0.0.1:{fixture.Server.HttpPort}/"), content);
+            using var response = await http.PostAsync(fixture.Server.Url(), content);
             var body = await response.Content.ReadAsStringAsync();
             Assert.DoesNotContain("Syntax error", body, StringComparison.Ordinal);
         }

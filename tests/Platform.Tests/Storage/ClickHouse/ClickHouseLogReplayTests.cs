@@ -4,6 +4,7 @@ using Microsoft.Extensions.Logging.Abstractions;
 using Platform.Ingest.Log;
 using Platform.Ingest.Storage.ClickHouse;
 using Platform.Tests.Integration;
+using Platform.Tests.Servers;
 
 namespace Platform.Tests.Storage.ClickHouse;
 

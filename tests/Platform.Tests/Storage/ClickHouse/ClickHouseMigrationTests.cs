@@ -4,6 +4,7 @@ using Platform.Ingest.Events;
 using Platform.Ingest.Query;
 using Platform.Ingest.Storage;
 using Platform.Ingest.Storage.ClickHouse;
+using Platform.Tests.Servers;
 using static Platform.Tests.Storage.TestEvents;
 
 namespace Platform.Tests.Storage.ClickHouse;
@@ -12,11 +13,21 @@ namespace Platform.Tests.Storage.ClickHouse;
 /// Migrations 2 (one row per event, current_traits), 3 (the current state sorted by trait key) and 4 (the same in finer
 /// granules) on databases holding
 /// an older version's rows: the query API answers as a database that was on the latest version from the start, and
-/// nothing is counted twice, whether the old tables held not-yet-merged duplicates or a copy ran twice.
+/// nothing is counted twice, whether the old tables held not-yet-merged duplicates or a copy ran twice. Each layout runs
+/// it by deriving a class that says where the databases live: one server here, a cluster in
+/// <see cref="Cluster.ClusterMigrationTests"/>.
 /// </summary>
-[Collection(ClickHouseServerGroup.Name)]
-public sealed class ClickHouseMigrationTests(ClickHouseFixture fixture)
+public abstract class ClickHouseMigrationContract
 {
+    /// <summary>The server the tests' own statements go to (the store's connection too).</summary>
+    internal abstract ClickHouseEndpoint Server { get; }
+
+    /// <summary>The store's settings for a new database.</summary>
+    internal abstract ClickHouseOptions Options(string database);
+
+    /// <summary>URL settings for the tests' own statements (on a cluster, the ones ingest sends).</summary>
+    internal virtual string? StatementSettings => null;
+
     private static readonly string[] V1EventColumns =
         ["tenant", "event_id", "message_id", "group_id", "user_id", "event_us", "group_type", "traits_json", "context_json", "received_us"];
 
@@ -197,9 +208,7 @@ public sealed class ClickHouseMigrationTests(ClickHouseFixture fixture)
 
     private async Task<ClickHouseEventStore> StoreAtVersionAsync(int version)
     {
-        var store = new ClickHouseEventStore(
-            new ClickHouseOptions { ConnectionString = fixture.Server.ConnectionString, Database = ClickHouseFixture.NewDatabase() },
-            NullLogger<ClickHouseEventStore>.Instance);
+        var store = new ClickHouseEventStore(Options(ClickHouseFixture.NewDatabase()), NullLogger<ClickHouseEventStore>.Instance);
         await store.MigrateAsync(version, default);
         Assert.Equal(version, await ScalarAsync($"SELECT max(version) FROM {store.Layout.Database}.schema_migrations"));
         return store;
@@ -207,9 +216,7 @@ public sealed class ClickHouseMigrationTests(ClickHouseFixture fixture)
 
     private async Task<ClickHouseEventStore> FreshStoreAsync()
     {
-        var store = new ClickHouseEventStore(
-            new ClickHouseOptions { ConnectionString = fixture.Server.ConnectionString, Database = ClickHouseFixture.NewDatabase() },
-            NullLogger<ClickHouseEventStore>.Instance);
+        var store = new ClickHouseEventStore(Options(ClickHouseFixture.NewDatabase()), NullLogger<ClickHouseEventStore>.Instance);
         await store.InitializeAsync(default);
         return store;
     }
@@ -254,18 +261,23 @@ public sealed class ClickHouseMigrationTests(ClickHouseFixture fixture)
     {
         using var http = new HttpClient();
         using var content = new ByteArrayContent(body);
-        var query = Uri.EscapeDataString($"INSERT INTO {table} ({string.Join(", ", columns)}) FORMAT RowBinary");
-        using var response = await http.PostAsync(new Uri($"http://127.0.0.1:{fixture.Server.HttpPort}/?query={query}"), content);
+        var sql = $"INSERT INTO {table} ({string.Join(", ", columns)}) FORMAT RowBinary";
+        using var response = await http.PostAsync(Server.Url(sql, StatementSettings), content);
         Assert.True(response.IsSuccessStatusCode, await response.Content.ReadAsStringAsync());
     }
 
     private async Task<long> ScalarAsync(string sql, bool expectRows = true)
     {
-        using var http = new HttpClient();
-        using var content = new StringContent(sql);
-        using var response = await http.PostAsync(new Uri($"http://127.0.0.1:{fixture.Server.HttpPort}/"), content);
-        var body = await response.Content.ReadAsStringAsync();
-        Assert.True(response.IsSuccessStatusCode, body);
-        return expectRows ? long.Parse(body.Trim(), System.Globalization.CultureInfo.InvariantCulture) : 0;
+        var body = await Server.QueryAsync(sql, StatementSettings);
+        return expectRows ? long.Parse(body, System.Globalization.CultureInfo.InvariantCulture) : 0;
     }
+}
+
+/// <summary>The migrations on one server.</summary>
+[Collection(ClickHouseServerGroup.Name)]
+public sealed class ClickHouseMigrationTests(ClickHouseFixture fixture) : ClickHouseMigrationContract
+{
+    internal override ClickHouseEndpoint Server => fixture.Server;
+
+    internal override ClickHouseOptions Options(string database) => new() { ConnectionString = fixture.Server.ConnectionString, Database = database };
 }

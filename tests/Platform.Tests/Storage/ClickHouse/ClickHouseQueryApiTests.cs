@@ -1,5 +1,6 @@
 using Platform.Tests.Integration;
 using Platform.Tests.Query;
+using Platform.Tests.Servers;
 
 namespace Platform.Tests.Storage.ClickHouse;
 
@@ -22,7 +23,7 @@ public sealed class ClickHouseMergePropertyTests(ClickHouseFixture fixture) : Me
 
 internal static class ClickHouseHosts
 {
-    public static IngestHost Create(ClickHouseServer server, IDictionary<string, string?>? more = null)
+    public static IngestHost Create(ClickHouseEndpoint server, IDictionary<string, string?>? more = null)
     {
         var settings = new Dictionary<string, string?>
         {

@@ -1,6 +1,7 @@
 using Microsoft.Extensions.Logging.Abstractions;
 using Platform.Ingest.Query;
 using Platform.Ingest.Storage.ClickHouse;
+using Platform.Tests.Servers;
 using static Platform.Tests.Storage.TestEvents;
 
 namespace Platform.Tests.Storage.ClickHouse;
@@ -129,8 +130,8 @@ public sealed class ClickHouseStoreTests(ClickHouseFixture fixture) : IAsyncLife
         // What a connection lost mid-request delivers: the start of the one insert's body.
         using var http = new HttpClient();
         using var content = new ByteArrayContent(body);
-        var query = Uri.EscapeDataString($"INSERT INTO {_options.Database}.events ({string.Join(", ", ClickHouseEventStore.EventColumns)}) FORMAT RowBinary");
-        using var response = await http.PostAsync(new Uri($"http://127.0.0.1:{fixture.Server.HttpPort}/?query={query}"), content);
+        var sql = $"INSERT INTO {_options.Database}.events ({string.Join(", ", ClickHouseEventStore.EventColumns)}) FORMAT RowBinary";
+        using var response = await http.PostAsync(fixture.Server.Url(sql), content);
 
         Assert.False(response.IsSuccessStatusCode);
         Assert.Equal(new(0, 0, 0), await _store.CountAsync("t1", default));
@@ -236,7 +237,7 @@ public sealed class ClickHouseStoreTests(ClickHouseFixture fixture) : IAsyncLife
         var select = string.Join(" UNION ALL ", texts.Select((t, i) => $"SELECT {i} AS n, {ClickHouseSql.String(t)} AS s"));
         using var http = new HttpClient();
         using var content = new StringContent($"SELECT n, s FROM ({select}) ORDER BY n FORMAT JSONEachRow");
-        using var response = await http.PostAsync(new Uri($"http://127.0.0.1:{fixture.Server.HttpPort}/"), content);
+        using var response = await http.PostAsync(fixture.Server.Url(), content);
         var body = await response.Content.ReadAsStringAsync();
         Assert.True(response.IsSuccessStatusCode, body);
 
@@ -261,7 +262,7 @@ public sealed class ClickHouseStoreTests(ClickHouseFixture fixture) : IAsyncLife
     {
         using var http = new HttpClient();
         using var content = new StringContent($"INSERT INTO {_options.Database}.schema_migrations VALUES (999, 'future', now())");
-        using var response = await http.PostAsync(new Uri($"http://127.0.0.1:{fixture.Server.HttpPort}/"), content);
+        using var response = await http.PostAsync(fixture.Server.Url(), content);
         response.EnsureSuccessStatusCode();
 
         using var again = new ClickHouseEventStore(_options, NullLogger<ClickHouseEventStore>.Instance);
@@ -273,7 +274,7 @@ public sealed class ClickHouseStoreTests(ClickHouseFixture fixture) : IAsyncLife
     {
         using var http = new HttpClient();
         using var content = new StringContent(sql);
-        using var response = await http.PostAsync(new Uri($"http://127.0.0.1:{fixture.Server.HttpPort}/"), content);
+        using var response = await http.PostAsync(fixture.Server.Url(), content);
         var body = await response.Content.ReadAsStringAsync();
         Assert.True(response.IsSuccessStatusCode, body);
         return body.Trim();

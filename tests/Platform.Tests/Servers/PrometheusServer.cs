@@ -1,42 +1,43 @@
-using System.Collections.Concurrent;
 using System.Diagnostics;
 using System.Globalization;
 using System.Net;
-using System.Net.Sockets;
 using System.Text;
 using System.Text.Json.Nodes;
 
-namespace Platform.Tests.Telemetry;
+namespace Platform.Tests.Servers;
 
 /// <summary>
 /// A throwaway Prometheus (Debian's prometheus package; .ci/run installs it) on a free loopback port with its data in a
 /// temporary directory, scraping the given jobs every second. Its configuration is checked with promtool first, so a
 /// broken one fails with promtool's message. Stopped (killed) and its directory deleted on dispose.
 /// </summary>
-internal sealed class PrometheusServer : IDisposable
+internal sealed class PrometheusServer : ServerProcess
 {
-    private readonly Process _process;
-    private readonly string _root;
-    private readonly ConcurrentQueue<string> _output;
+    private readonly string _config;
 
-    private PrometheusServer(Process process, string root, int port, ConcurrentQueue<string> output)
+    private PrometheusServer(string root, int port, string config)
+        : base($"prometheus on port {port}", root)
     {
-        _process = process;
-        _root = root;
-        _output = output;
+        Port = port;
+        _config = config;
         Client = new HttpClient { BaseAddress = new Uri($"http://127.0.0.1:{port}"), Timeout = TimeSpan.FromSeconds(10) };
     }
+
+    public int Port { get; }
 
     public HttpClient Client { get; }
 
     /// <summary>What the server wrote, for failure messages.</summary>
-    public string Output => string.Join('\n', _output);
+    public string Output => OutputTail;
+
+    protected override string Package => "prometheus";
+
+    protected override TimeSpan StartTimeout => TimeSpan.FromSeconds(30);
 
     /// <param name="jobs">Scrape jobs by name, each a list of loopback ports serving <c>/metrics</c>.</param>
     public static async Task<PrometheusServer> StartAsync(IReadOnlyDictionary<string, int[]> jobs)
     {
         var root = Directory.CreateTempSubdirectory("platform-prometheus-").FullName;
-        var port = FreePort();
         var config = Path.Combine(root, "prometheus.yml");
         await File.WriteAllTextAsync(config, Config(jobs));
 
@@ -47,65 +48,38 @@ internal sealed class PrometheusServer : IDisposable
             throw new InvalidOperationException($"promtool check config failed:\n{check.Output}");
         }
 
-        var start = new ProcessStartInfo("prometheus")
-        {
-            RedirectStandardOutput = true,
-            RedirectStandardError = true,
-            UseShellExecute = false,
-            WorkingDirectory = root,
-        };
+        return await StartedAsync(new PrometheusServer(root, FreePorts.One(), config));
+    }
+
+    protected override ProcessStartInfo StartInfo()
+    {
+        var start = new ProcessStartInfo("prometheus") { WorkingDirectory = Root };
         foreach (var argument in new[]
         {
-            $"--config.file={config}", $"--storage.tsdb.path={Path.Combine(root, "data")}",
-            $"--web.listen-address=127.0.0.1:{port}", "--log.level=warn",
+            $"--config.file={_config}", $"--storage.tsdb.path={Path.Combine(Root, "data")}",
+            $"--web.listen-address=127.0.0.1:{Port}", "--log.level=warn",
         })
         {
             start.ArgumentList.Add(argument);
         }
 
-        var output = new ConcurrentQueue<string>();
-        Process process;
+        return start;
+    }
+
+    protected override async Task<bool> AnswersAsync()
+    {
         try
         {
-            process = Process.Start(start) ?? throw new InvalidOperationException("prometheus did not start");
+            using var ready = await Client.GetAsync("/-/ready");
+            return ready.StatusCode == HttpStatusCode.OK;
         }
-        catch (System.ComponentModel.Win32Exception ex)
+        catch (Exception ex) when (ex is HttpRequestException or TaskCanceledException)
         {
-            Directory.Delete(root, recursive: true);
-            throw new InvalidOperationException("prometheus is not installed; .ci/run installs it (apt-get install -y prometheus)", ex);
-        }
-
-        process.OutputDataReceived += (_, e) => output.Enqueue(e.Data ?? "");
-        process.ErrorDataReceived += (_, e) => output.Enqueue(e.Data ?? "");
-        process.BeginOutputReadLine();
-        process.BeginErrorReadLine();
-        var server = new PrometheusServer(process, root, port, output);
-        var deadline = Stopwatch.StartNew();
-        while (true)
-        {
-            try
-            {
-                using var ready = await server.Client.GetAsync("/-/ready");
-                if (ready.StatusCode == HttpStatusCode.OK)
-                {
-                    return server;
-                }
-            }
-            catch (Exception ex) when (ex is HttpRequestException or TaskCanceledException)
-            {
-                // Not listening yet.
-            }
-
-            if (process.HasExited || deadline.Elapsed > TimeSpan.FromSeconds(30))
-            {
-                var log = server.Output;
-                server.Dispose();
-                throw new InvalidOperationException($"prometheus did not become ready:\n{log}");
-            }
-
-            await Task.Delay(100);
+            return false;
         }
     }
+
+    protected override void OnDisposed() => Client.Dispose();
 
     /// <summary>Waits (bounded) until Prometheus has scraped every target successfully at least once.</summary>
     public async Task WaitForTargetsUpAsync(int targets, TimeSpan within)
@@ -132,33 +106,6 @@ internal sealed class PrometheusServer : IDisposable
     {
         using var response = await Client.GetAsync("/api/v1/query?query=" + Uri.EscapeDataString(expression));
         return JsonNode.Parse(await response.Content.ReadAsStringAsync())!;
-    }
-
-    public void Dispose()
-    {
-        Client.Dispose();
-        try
-        {
-            if (!_process.HasExited)
-            {
-                _process.Kill(entireProcessTree: true);
-                _process.WaitForExit(10_000);
-            }
-        }
-        catch (InvalidOperationException)
-        {
-            // Already gone.
-        }
-
-        _process.Dispose();
-        try
-        {
-            Directory.Delete(_root, recursive: true);
-        }
-        catch (IOException)
-        {
-            // A file still being closed; the temp directory is cleaned by the OS.
-        }
     }
 
     private static string Config(IReadOnlyDictionary<string, int[]> jobs)
@@ -194,12 +141,5 @@ internal sealed class PrometheusServer : IDisposable
         var stderr = process.StandardError.ReadToEndAsync();
         await process.WaitForExitAsync().WaitAsync(TimeSpan.FromMinutes(1));
         return (process.ExitCode, await stdout + await stderr);
-    }
-
-    private static int FreePort()
-    {
-        using var listener = new TcpListener(IPAddress.Loopback, 0);
-        listener.Start();
-        return ((IPEndPoint)listener.LocalEndpoint).Port;
     }
 }

@@ -145,7 +145,7 @@ public abstract class ClickHouseMigrationContract
         var tables = $"SELECT count() FROM system.tables WHERE database = '{migrated.Layout.Database}' AND name";
         Assert.Equal(0, await ScalarAsync($"{tables} IN ('current_traits_by_key', 'current_traits_by_key_mv')"));
         Assert.Equal(2, await ScalarAsync($"{tables} IN ('trait_states', 'trait_states_mv')"));
-        Assert.Equal(1, await ScalarAsync($"{tables} = 'trait_states' AND engine_full LIKE '%index_granularity = 256%'"));
+        Assert.Equal(1, await ScalarAsync($"{tables} IN ('trait_states', 'trait_states_local') AND engine_full LIKE '%index_granularity = 256%'"));
     }
 
     [Fact]

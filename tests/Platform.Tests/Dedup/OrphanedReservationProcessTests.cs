@@ -23,7 +23,7 @@ namespace Platform.Tests.Dedup;
 /// slow request of another instance.
 /// </remarks>
 [Collection(ClickHouseServerGroup.Name)]
-public sealed class OrphanedReservationProcessTests(ClickHouseFixture fixture, RedisFixture redis) : IAsyncLifetime
+public sealed class OrphanedReservationProcessTests(ClickHouseFixture fixture) : IAsyncLifetime
 {
     private const string Prefix = "platform:dedup:";
     private static readonly TimeSpan Lease = TimeSpan.FromSeconds(2);
@@ -31,13 +31,15 @@ public sealed class OrphanedReservationProcessTests(ClickHouseFixture fixture, R
     private readonly string _root = Directory.CreateTempSubdirectory("platform-orphans-").FullName;
     private readonly string _database = ClickHouseFixture.NewDatabase();
     private readonly List<IngestProcess> _processes = [];
-    private RedisDatabase _redis = null!;
+    // A server of its own, not the shared one: with half-second Redis timeouts, another class's load on a shared server
+    // could pass for the failures these tests are about.
+    private RedisServer _redis = null!;
     private ConnectionMultiplexer _raw = null!;
     private readonly List<RedisDedupStore> _stores = [];
 
     public async Task InitializeAsync()
     {
-        _redis = await redis.NewDatabaseAsync();
+        _redis = await RedisServer.StartAsync();
         _raw = await ConnectionMultiplexer.ConnectAsync(_redis.ConnectionString);
         var options = new DedupOptions { Backend = DedupBackend.Redis };
         options.Redis.ConnectionString = _redis.ConnectionString;
@@ -62,6 +64,7 @@ public sealed class OrphanedReservationProcessTests(ClickHouseFixture fixture, R
         }
 
         await _raw.DisposeAsync();
+        _redis.Dispose();
         try
         {
             Directory.Delete(_root, recursive: true);

@@ -43,11 +43,10 @@ public sealed class ClusterFaultTests(RedisFixture redis)
         // first replica, the one killed here, and must move to the second.
         var via = cluster.Shards[1][0];
         var settings = new Dictionary<string, string?>(Outage) { ["Dedup:Backend"] = "Redis", ["Dedup:Redis:ConnectionString"] = dedup.ConnectionString };
-        using var first = ClusterStorage.Host(via, settings);
+        using var first = ClusterStorage.Host(via, ClickHouseFixture.NewDatabase(), settings);
         var database = ClusterStorage.DatabaseOf(first);
-        using var second = ClusterStorage.Host(via, new Dictionary<string, string?>(settings)
+        using var second = ClusterStorage.Host(via, database, new Dictionary<string, string?>(settings)
         {
-            ["Storage:ClickHouse:Database"] = database,
             ["Auth:PublicKeyFiles:0"] = Path.Combine(first.KeyDirectory, Platform.ServiceDefaults.Auth.DevelopmentKeys.PublicKeyFileName),
         });
         var tokens = new GatewayTokens(first.KeyDirectory);
@@ -127,7 +126,7 @@ public sealed class ClusterFaultTests(RedisFixture redis)
     public async Task A_shard_down_keeps_acking_answers_what_needs_it_503_loses_nothing_and_ships_when_it_returns_without_restarting_ingest()
     {
         using var cluster = await ClickHouseCluster.StartAsync();
-        using var host = ClusterStorage.Host(cluster.Shards[0][0], new Dictionary<string, string?>(Outage) { ["Writer:QueryableWait"] = "00:00:02" });
+        using var host = ClusterStorage.Host(cluster.Shards[0][0], ClickHouseFixture.NewDatabase(), new Dictionary<string, string?>(Outage) { ["Writer:QueryableWait"] = "00:00:02" });
         var database = ClusterStorage.DatabaseOf(host);
         var acked = new HashSet<string>(StringComparer.Ordinal);
 

@@ -11,9 +11,9 @@ namespace Platform.Tests.Storage.ClickHouse.Cluster;
 [Trait("Category", ClickHouseClusterGroup.Category)]
 public sealed class ClusterMigrationTests(ClickHouseClusterFixture fixture) : ClickHouseMigrationContract
 {
-    internal override ClickHouseEndpoint Server => ClusterStorage.DefaultNode(fixture.Cluster).Endpoint;
+    internal override ClickHouseEndpoint Server => fixture.DefaultNode.Endpoint;
 
-    internal override ClickHouseOptions Options(string database) => ClusterStorage.Options(ClusterStorage.DefaultNode(fixture.Cluster), database);
+    internal override ClickHouseOptions Options(string database) => ClusterStorage.Options(fixture.DefaultNode, database);
 
     internal override string? StatementSettings => ClusterStorage.StatementSettings;
 }

@@ -27,7 +27,7 @@ public sealed class ClusterPlacementTests(ClickHouseClusterFixture fixture, Redi
     [Fact]
     public async Task A_groups_events_and_what_the_views_derive_from_them_live_on_one_shard()
     {
-        using var host = ClusterStorage.Host(ClusterStorage.DefaultNode(Cluster));
+        using var host = ClusterStorage.Host(fixture.DefaultNode, await fixture.MigratedDatabaseAsync());
         var database = ClusterStorage.DatabaseOf(host);
         for (var request = 0; request < 3; request++)
         {
@@ -65,10 +65,10 @@ public sealed class ClusterPlacementTests(ClickHouseClusterFixture fixture, Redi
     {
         var dedup = await redis.NewDatabaseAsync();
         var shared = new Dictionary<string, string?> { ["Dedup:Backend"] = "Redis", ["Dedup:Redis:ConnectionString"] = dedup.ConnectionString };
-        using var first = ClusterStorage.Host(ClusterStorage.DefaultNode(Cluster), shared);
+        using var first = ClusterStorage.Host(fixture.DefaultNode, await fixture.MigratedDatabaseAsync(), shared);
         var database = ClusterStorage.DatabaseOf(first);
         // The second instance writes the same database through a node of the other shard.
-        using var second = ClusterStorage.Host(Cluster.Shards[1][0], new Dictionary<string, string?>(shared) { ["Storage:ClickHouse:Database"] = database });
+        using var second = ClusterStorage.Host(Cluster.Shards[1][0], database, shared);
         var batch = Events("once", 20, groups: 10);
 
         var stored = await ContractBody.ReadAsync(await first.PostAsync(batch));
@@ -85,9 +85,9 @@ public sealed class ClusterPlacementTests(ClickHouseClusterFixture fixture, Redi
     public async Task A_duplicate_that_got_past_dedup_is_stored_twice_on_its_groups_shard_and_counted_once_by_every_read()
     {
         // Two instances without a shared dedup store: the second cannot know the first stored the batch.
-        using var first = ClusterStorage.Host(ClusterStorage.DefaultNode(Cluster));
+        using var first = ClusterStorage.Host(fixture.DefaultNode, await fixture.MigratedDatabaseAsync());
         var database = ClusterStorage.DatabaseOf(first);
-        using var second = ClusterStorage.Host(Cluster.Shards[1][0], new Dictionary<string, string?> { ["Storage:ClickHouse:Database"] = database });
+        using var second = ClusterStorage.Host(Cluster.Shards[1][0], database);
         var batch = Events("twice", 30, groups: 10);
         try
         {

@@ -42,7 +42,7 @@ public sealed class ClusterSchemaTests(ClickHouseClusterFixture fixture)
     [Fact]
     public async Task Ingest_creates_the_schema_on_every_node_through_one_of_them()
     {
-        using var store = await StartedStoreAsync(ClusterStorage.DefaultNode(Cluster), ClickHouseFixture.NewDatabase());
+        using var store = await StartedStoreAsync(fixture.DefaultNode, ClickHouseFixture.NewDatabase());
         // The records reach the other nodes by replication, a moment later.
         await ClusterStorage.SyncReplicasAsync(Cluster, store.Layout.Database);
 
@@ -59,13 +59,13 @@ public sealed class ClusterSchemaTests(ClickHouseClusterFixture fixture)
     public async Task A_start_through_a_node_of_the_other_shard_runs_no_migration_again_and_changes_no_answer()
     {
         var database = ClickHouseFixture.NewDatabase();
-        using var first = await StartedStoreAsync(ClusterStorage.DefaultNode(Cluster), database);
+        using var first = await StartedStoreAsync(fixture.DefaultNode, database);
         await first.InsertAsync([Batch("t1", Event(1, traits: [Trait("plan", "\"pro\"")]), Event(2, groupId: "beta", traits: [Trait("plan", "\"basic\"")]))], default);
         var before = (await first.CountAsync("t1", default), await first.FindGroupsAsync("t1", [], null, 10, default));
 
         using var second = await StartedStoreAsync(Cluster.Shards[1][0], database);
 
-        Assert.Equal(ClickHouseSchema.Migrations.Count, await ClusterStorage.DefaultNode(Cluster).Endpoint.ScalarAsync($"SELECT count() FROM {database}.schema_migrations"));
+        Assert.Equal(ClickHouseSchema.Migrations.Count, await fixture.DefaultNode.Endpoint.ScalarAsync($"SELECT count() FROM {database}.schema_migrations"));
         Assert.Equal(new StoredCounts(2, 2, 2), await second.CountAsync("t1", default));
         Assert.Equal(before.Item1, await first.CountAsync("t1", default));
         Assert.Equal(
@@ -92,7 +92,7 @@ public sealed class ClusterSchemaTests(ClickHouseClusterFixture fixture)
             await node.Endpoint.QueryAsync(statement, ClusterStorage.StatementSettings);
         }
 
-        using var store = await StartedStoreAsync(ClusterStorage.DefaultNode(Cluster), database);
+        using var store = await StartedStoreAsync(fixture.DefaultNode, database);
         await store.InsertAsync([Batch("t1", Event(1, traits: [Trait("plan", "\"pro\"")]))], default);
 
         Assert.Equal(ClickHouseSchema.Migrations.Count, await node.Endpoint.ScalarAsync($"SELECT count() FROM {database}.schema_migrations"));

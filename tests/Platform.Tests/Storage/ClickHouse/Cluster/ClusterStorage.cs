@@ -14,12 +14,6 @@ internal static class ClusterStorage
     public static string StatementSettings { get; } =
         string.Join("&", ClickHouseEventStore.ClusterSettings.Select(s => $"{s.Key}={Uri.EscapeDataString(Convert.ToString(s.Value, System.Globalization.CultureInfo.InvariantCulture)!)}"));
 
-    /// <summary>
-    /// The node ingest talks to unless a test says otherwise: the second replica of shard 1, so neither shard's inserts
-    /// nor reads can be served by the node itself, and the cluster settings must route them.
-    /// </summary>
-    public static ClickHouseServer DefaultNode(ClickHouseCluster cluster) => cluster.Shards[0][1];
-
     public static ClickHouseOptions Options(ClickHouseServer via, string database) => new()
     {
         ConnectionString = via.ConnectionString,
@@ -28,10 +22,14 @@ internal static class ClusterStorage
         Timeout = TimeSpan.FromSeconds(60),
     };
 
-    /// <summary>Ingest on the cluster in a database of its own, answering once queries see the events unless <paramref name="more"/> says otherwise.</summary>
-    public static IngestHost Host(ClickHouseServer via, IDictionary<string, string?>? more = null)
+    /// <summary>
+    /// Ingest on the cluster through <paramref name="via"/> in <paramref name="database"/> (its migrations create the
+    /// schema ON CLUSTER unless it is there already), answering once queries see the events unless
+    /// <paramref name="more"/> says otherwise.
+    /// </summary>
+    public static IngestHost Host(ClickHouseServer via, string database, IDictionary<string, string?>? more = null)
     {
-        var settings = ClickHouseCluster.IngestSettings(via, ClickHouseFixture.NewDatabase());
+        var settings = ClickHouseCluster.IngestSettings(via, database);
         settings["Storage:ClickHouse:Timeout"] = "00:01:00";
         settings["Writer:Ack"] = "Queryable";
         foreach (var (key, value) in more ?? new Dictionary<string, string?>())

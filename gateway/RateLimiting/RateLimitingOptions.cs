@@ -8,7 +8,15 @@ internal sealed class RateLimitingOptions
 {
     public const string Section = "RateLimiting";
 
+    /// <summary>The requests-per-second buckets below; off, no request is refused for its rate here.</summary>
     public bool Enabled { get; set; } = true;
+
+    /// <summary>
+    /// Once ingest refuses a tenant for its events-per-second limit, answer that tenant's ingestion requests 429 at the
+    /// gateway until the Retry-After ingest gave, without reading or forwarding them (<see cref="EventLimitHolds"/>).
+    /// Independent of <see cref="Enabled"/>.
+    /// </summary>
+    public bool HoldEventLimitedTenants { get; set; } = true;
 
     /// <summary>Sustained requests per second for a tenant without an override.</summary>
     public double RequestsPerSecond { get; set; } = 100;

@@ -104,8 +104,14 @@ internal static class GroupApiEndpoints
     internal static Task RefuseAtTheDoorAsync(HttpContext context, IngestTelemetry telemetry, string tenant, TimeSpan retryAfter)
     {
         telemetry.Rejected(tenant, RejectReason.RateLimited, 0);
-        return ContractResponses.WriteErrorAsync(context, StatusCodes.Status429TooManyRequests, ThrottledMessage(ThrottleReason.EventRate, tenant),
-            retryAfter: retryAfter);
+        return WriteThrottledAsync(context, ThrottleReason.EventRate, tenant, retryAfter);
+    }
+
+    /// <summary>A 429 that says which limit it is (<see cref="ThrottleReasons.Header"/>: the gateway holds on "events").</summary>
+    private static Task WriteThrottledAsync(HttpContext context, ThrottleReason reason, string? tenant, TimeSpan retryAfter)
+    {
+        context.Response.Headers[ThrottleReasons.Header] = reason == ThrottleReason.FairShare ? ThrottleReasons.FairShare : ThrottleReasons.Events;
+        return ContractResponses.WriteErrorAsync(context, StatusCodes.Status429TooManyRequests, ThrottledMessage(reason, tenant), retryAfter: retryAfter);
     }
 
     /// <summary>The contract's answer for each pipeline result.</summary>
@@ -122,8 +128,7 @@ internal static class GroupApiEndpoints
         IngestResult.Invalid invalid => ContractResponses.WriteErrorAsync(context, StatusCodes.Status400BadRequest, invalid.Message, invalid.Errors),
         IngestResult.Unavailable unavailable => ContractResponses.WriteErrorAsync(context, StatusCodes.Status503ServiceUnavailable,
             UnavailableMessage(unavailable.Reason), retryAfter: unavailable.RetryAfter),
-        IngestResult.Throttled throttled => ContractResponses.WriteErrorAsync(context, StatusCodes.Status429TooManyRequests,
-            ThrottledMessage(throttled.Reason, context.User.GetTenant()), retryAfter: throttled.RetryAfter),
+        IngestResult.Throttled throttled => WriteThrottledAsync(context, throttled.Reason, context.User.GetTenant(), throttled.RetryAfter),
         IngestResult.Abandoned => Task.CompletedTask,
         _ => throw new InvalidOperationException($"Unmapped ingest result {result.GetType().Name}"),
     };

@@ -162,7 +162,22 @@ internal sealed class ContractOperationTransformer : IOpenApiOperationTransforme
             };
         }
 
-                if (status is "429" or "503" && !response.Headers.ContainsKey(HeaderNames.RetryAfter))
+        if (status == "429")
+        {
+            response.Headers[ThrottleReasons.Header] = new OpenApiHeader
+            {
+                Description = "Which limit refused the request: requests (the gateway's requests per second), events (the tenant's events per "
+                    + "second, from ingest or the gateway holding the tenant until Retry-After) or fair-share (a congested write path)",
+                Required = true,
+                Schema = new OpenApiSchema
+                {
+                    Type = JsonSchemaType.String,
+                    Enum = [JsonValue.Create(ThrottleReasons.Requests), JsonValue.Create(ThrottleReasons.Events), JsonValue.Create(ThrottleReasons.FairShare)],
+                },
+            };
+        }
+
+        if (status is "429" or "503" && !response.Headers.ContainsKey(HeaderNames.RetryAfter))
         {
             response.Headers[HeaderNames.RetryAfter] = new OpenApiHeader
             {

@@ -8,26 +8,50 @@ namespace Platform.Tests.Gateway;
 
 /// <summary>
 /// A stand-in for ingest on a free loopback port that answers every request with what it received (method, path,
-/// headers, body length), so tests can see exactly what the gateway forwards. Ready at /healthz/ready.
+/// headers, body length), so tests can see exactly what the gateway forwards; or, given an answer of its own, answers
+/// with that. Either way it counts what reached it (<see cref="Requests"/>). Ready at /healthz/ready.
 /// </summary>
 internal sealed class EchoUpstream : IAsyncDisposable
 {
     private readonly WebApplication _app;
+    private readonly List<string> _requests = [];
 
-    private EchoUpstream(WebApplication app, Uri address)
+    private EchoUpstream(WebApplication app)
     {
         _app = app;
-        Address = address;
     }
 
-    public Uri Address { get; }
+    public Uri Address { get; private set; } = null!;
 
-    public static async Task<EchoUpstream> StartAsync()
+    /// <summary>"METHOD /path" of every request that reached it, health checks included, in order of arrival.</summary>
+    public IReadOnlyList<string> Requests
+    {
+        get
+        {
+            lock (_requests)
+            {
+                return [.. _requests];
+            }
+        }
+    }
+
+    /// <summary>Starts an echo, or with <paramref name="answer"/> an upstream that answers every request but the readiness check with it.</summary>
+    public static async Task<EchoUpstream> StartAsync(RequestDelegate? answer = null)
     {
         var builder = WebApplication.CreateSlimBuilder();
         builder.Logging.ClearProviders();
         builder.WebHost.UseUrls("http://127.0.0.1:0");
         var app = builder.Build();
+        var upstream = new EchoUpstream(app);
+        app.Use((context, next) =>
+        {
+            lock (upstream._requests)
+            {
+                upstream._requests.Add($"{context.Request.Method} {context.Request.Path}");
+            }
+
+            return answer is null || context.Request.Path.StartsWithSegments("/healthz") ? next(context) : answer(context);
+        });
         app.Run(static async context =>
         {
             long length = 0;
@@ -49,7 +73,8 @@ internal sealed class EchoUpstream : IAsyncDisposable
             await context.Response.WriteAsync(JsonSerializer.Serialize(echo));
         });
         await app.StartAsync();
-        return new EchoUpstream(app, new Uri(app.Urls.First()));
+        upstream.Address = new Uri(app.Urls.First());
+        return upstream;
     }
 
     public async ValueTask DisposeAsync()

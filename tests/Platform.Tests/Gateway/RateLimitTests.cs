@@ -58,6 +58,7 @@ public sealed class RateLimitTests : IDisposable
         Assert.Contains("rate limit", message, StringComparison.Ordinal);
         var retryAfter = refused.Headers.RetryAfter!.Delta!.Value;
         Assert.InRange(retryAfter, TimeSpan.FromSeconds(1), TimeSpan.FromSeconds(100));
+        Assert.Equal("requests", Assert.Single(refused.Headers.GetValues("X-Throttle-Reason")));
         Assert.Equal(3, (await _ingest.Store.CountAsync("acme", default)).Events);
     }
 

@@ -20,7 +20,7 @@
 #   FLOOD_QUIET=10      quiet tenants                          FLOOD_QUIET_RATE=4  requests/s of each (FLOOD_QUIET_EVENTS=100 events)
 #   FLOOD_CONCURRENCY=32  flooding senders (closed model)      FLOOD_EVENTS=1000   events per flood request
 #   FLOOD_LIMIT=2000    the flooding tenant's events/s limit   FLOOD_BURST         its burst (default twice the limit)
-#   FLOOD_RETRY=1       the flood resends refused batches after Retry-After (0: a runaway loop that sends the next at once)
+#   FLOOD_RETRY=1       the flood resends refused batches after Retry-After (0: at once, ignoring it: a runaway retry loop)
 #   DRAIN_TIMEOUT=300   seconds a write run waits for ingest's write-ahead log to drain before its storage checks
 #   SETTLE=60           at most this many seconds before each measured window, waiting for the services (ClickHouse's
 #                       merges included) to go quiet
@@ -299,7 +299,7 @@ if [ "$FLOOD" -gt 0 ]; then
   # far beyond its events-per-second limit, from 3 s before that phase. LoadGen reports each quiet tenant's p50/p99 and
   # refusals in both phases, the flood's refusals (429 with Retry-After) against its limit, and checks every run's acked
   # events in storage after the log drained.
-  retry=(); [ "$FLOOD_RETRY" = 1 ] || retry=(--flood-no-retry)
+  retry=(); [ "$FLOOD_RETRY" = 1 ] || retry=(--flood-no-wait)
   begin noisy-neighbours "noisy neighbours: $FLOOD_QUIET quiet tenants at $FLOOD_QUIET_RATE requests/s each ($FLOOD_QUIET_EVENTS events), alone then under one tenant's flood ($FLOOD_CONCURRENCY senders, $FLOOD_EVENTS events, limit $FLOOD_LIMIT events/s)" kind=flood
   window_start
   run flood flood --target "$gateway_url" --flood-tenant bench-flood --flood-token-file "$work/token-bench-flood" \

@@ -247,7 +247,8 @@ internal sealed class LoadEngine : IDisposable
     /// <summary>
     /// Sends one batch until it is answered 200 or <see cref="LoadSettings.RetryDeadline"/> has passed since its first send,
     /// the same bytes every time (ingest answers events it already holds as duplicates, so the retries store nothing twice).
-    /// Waits what <c>Retry-After</c> says (at most 10 s), else backs off from 0.25 s to 4 s. A 4xx other than 429 is final.
+    /// Waits what <c>Retry-After</c> says (at most 10 s), else backs off from 0.25 s to 4 s; without
+    /// <see cref="LoadSettings.RetryWaits"/>, resends an answered refusal at once. A 4xx other than 429 is final.
     /// The recorder gets the batch's final outcome, its latency the delivery time from the intended send; each attempt goes
     /// to the delivery log.
     /// </summary>
@@ -299,9 +300,16 @@ internal sealed class LoadEngine : IDisposable
             }
 
             var retriable = status is 0 or 429 or >= 500;
-            if (status == 200 || !retriable || Stopwatch.GetElapsedTime(firstSent) >= _settings.RetryDeadline)
+            var runaway = !_settings.RetryWaits && status != 0;
+            if (status == 200 || !retriable || Stopwatch.GetElapsedTime(firstSent) >= _settings.RetryDeadline
+                || (runaway && _settings.Duration is { } duration && Stopwatch.GetElapsedTime(_start) >= duration))
             {
                 break;
+            }
+
+            if (runaway)
+            {
+                continue;
             }
 
             var wait = retryAfter is { } after ? TimeSpan.FromSeconds(Math.Clamp(after.TotalSeconds, 0.05, 10)) : backoff;

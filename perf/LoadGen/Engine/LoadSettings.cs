@@ -85,6 +85,13 @@ internal sealed record LoadSettings
     /// </summary>
     public bool Retry { get; init; }
 
+    /// <summary>
+    /// With <see cref="Retry"/>: wait what <c>Retry-After</c> says (or back off) before resending (true), or resend a
+    /// refused batch at once, ignoring <c>Retry-After</c>, as a runaway retry loop does (false; a batch still refused when
+    /// the run's duration ends is given up).
+    /// </summary>
+    public bool RetryWaits { get; init; } = true;
+
     /// <summary>With <see cref="Retry"/>: how long after its first send a batch is given up on.</summary>
     public TimeSpan RetryDeadline { get; init; } = TimeSpan.FromSeconds(120);
 

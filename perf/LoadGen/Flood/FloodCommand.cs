@@ -9,7 +9,7 @@ internal static class FloodCommand
 {
     private const string Usage = """
         usage: LoadGen flood --target URL --flood-tenant T --flood-token-file FILE --quiet-tenants a,b,c --quiet-token-dir DIR
-                             [--flood-concurrency 32] [--flood-events 1000] [--flood-groups 100] [--flood-no-retry] [--flood-limit EVENTS_PER_S --flood-burst N]
+                             [--flood-concurrency 32] [--flood-events 1000] [--flood-groups 100] [--flood-no-retry | --flood-no-wait] [--flood-limit EVENTS_PER_S --flood-burst N]
                              [--quiet-rate 4] [--quiet-events 100] [--quiet-concurrency 64] [--baseline 20] [--duration 20] [--lead 3]
                              [--max-p99-ratio R] [--out DIR]
                              [--verify-clickhouse URL [--verify-database platform] [--verify-raw-table DB.TABLE]
@@ -17,7 +17,7 @@ internal static class FloodCommand
         The quiet tenants send alone for --baseline seconds (open model, --quiet-rate requests/s each), then again for --duration
         seconds while the flooding tenant (closed model, --flood-concurrency senders of --flood-events events) floods, starting
         --lead seconds earlier. Quiet tenant Q's token is read from DIR/token-Q. The flood resends a refused batch after its
-        Retry-After unless --flood-no-retry. Writes flood.md, flood.json and each run's reports under DIR/runs/.
+        Retry-After; --flood-no-wait resends it at once (a runaway retry loop); --flood-no-retry drops it and sends the next. Writes flood.md, flood.json and each run's reports under DIR/runs/.
         Exit 1 when a quiet tenant was refused, the flood got past --flood-limit or a refusal without Retry-After, a storage
         check failed, or the quiet p99 ratio exceeded --max-p99-ratio.
         """;
@@ -29,7 +29,7 @@ internal static class FloodCommand
         Dictionary<string, string> options;
         try
         {
-            options = CommandLine.Parse(args, "flood-no-retry");
+            options = CommandLine.Parse(args, "flood-no-retry", "flood-no-wait");
             if (options.ContainsKey("help"))
             {
                 Console.WriteLine(Usage);
@@ -46,6 +46,7 @@ internal static class FloodCommand
                 FloodEvents = (int)(CommandLine.Number(options, "flood-events") ?? 1_000),
                 FloodGroups = (int)(CommandLine.Number(options, "flood-groups") ?? 100),
                 FloodRetry = !options.ContainsKey("flood-no-retry"),
+                FloodWaits = !options.ContainsKey("flood-no-wait"),
                 FloodEventsPerSecond = CommandLine.Number(options, "flood-limit"),
                 FloodBurst = CommandLine.Number(options, "flood-burst"),
                 Quiet = [.. Required(options, "quiet-tenants").Split(',', StringSplitOptions.RemoveEmptyEntries | StringSplitOptions.TrimEntries)

@@ -117,7 +117,7 @@ internal sealed class FloodReport
         var s = _outcome.Settings;
         var flood = _outcome.Flood.Result;
         var md = new StringBuilder();
-        md.AppendLine(Invariant($"{_outcome.Baseline.Count} quiet tenants, open model at {s.QuietRate:G} requests/s each ({s.QuietEvents} events per request, {s.QuietRate * s.QuietEvents * _outcome.Baseline.Count:N0} events/s together), {s.Baseline.TotalSeconds:F0} s alone, then {s.Duration.TotalSeconds:F0} s while `{s.FloodTenant}` floods: closed model, {s.FloodConcurrency} senders, {s.FloodEvents:N0} events per request, {(s.FloodRetry ? "each refused batch resent after its Retry-After (as an SDK does)" : "refused batches dropped and the next sent at once (a runaway loop)")}, starting {s.Lead.TotalSeconds:F0} s before the quiet tenants' second phase; against {s.Target}."));
+        md.AppendLine(Invariant($"{_outcome.Baseline.Count} quiet tenants, open model at {s.QuietRate:G} requests/s each ({s.QuietEvents} events per request, {s.QuietRate * s.QuietEvents * _outcome.Baseline.Count:N0} events/s together), {s.Baseline.TotalSeconds:F0} s alone, then {s.Duration.TotalSeconds:F0} s while `{s.FloodTenant}` floods: closed model, {s.FloodConcurrency} senders, {s.FloodEvents:N0} events per request, {(!s.FloodRetry ? "refused batches dropped and the next sent at once (a runaway loop)" : s.FloodWaits ? "each refused batch resent after its Retry-After (as an SDK does)" : "each refused batch resent at once, ignoring Retry-After (a runaway retry loop)")}, starting {s.Lead.TotalSeconds:F0} s before the quiet tenants' second phase; against {s.Target}."));
         md.AppendLine();
         md.AppendLine("| quiet tenant | p50 alone | p99 alone | refused alone | p50 under the flood | p99 under the flood | refused under the flood | p99 ratio |");
         md.AppendLine("| --- | --- | --- | --- | --- | --- | --- | --- |");
@@ -186,6 +186,7 @@ internal sealed class FloodReport
             ["flood_concurrency"] = s.FloodConcurrency,
             ["flood_events_per_request"] = s.FloodEvents,
             ["flood_retry"] = s.FloodRetry,
+            ["flood_waits"] = s.FloodWaits,
             ["quiet"] = _outcome.Baseline.Zip(_outcome.UnderFlood).Select(pair => new Dictionary<string, object?>
             {
                 ["tenant"] = pair.First.Tenant,

@@ -32,6 +32,13 @@ internal sealed record FloodSettings
     /// </summary>
     public bool FloodRetry { get; init; } = true;
 
+    /// <summary>
+    /// With <see cref="FloodRetry"/>: the flood waits each refusal's <c>Retry-After</c> (true), or resends the refused batch
+    /// at once, a runaway retry loop (false). Either way the bodies are generated once per batch, so the load generator
+    /// (on the same cores as the services here) spends on the flood what a real client would, not a new body per attempt.
+    /// </summary>
+    public bool FloodWaits { get; init; } = true;
+
     /// <summary>The flooding tenant's configured events-per-second limit and burst, when known: the report checks it was held to them.</summary>
     public double? FloodEventsPerSecond { get; init; }
 
@@ -95,6 +102,7 @@ internal sealed record FloodSettings
         Groups = FloodGroups,
         Duration = Lead + Duration,
         Retry = FloodRetry,
+        RetryWaits = FloodWaits,
     };
 }
 

@@ -1,0 +1,42 @@
+#!/usr/bin/env bash
+# What the query API's reads cost in ClickHouse beside writes: system.query_log durations and rows read per kind of
+# query (perf/README.md). Starts its own stack (perf/lib/stack.sh) with query logging on, seeds 200 requests of 100
+# events, then reads at 5/s beside RATE requests/s of writes for DURATION s:
+#   GATEWAY=1 RATE=123 DURATION=40 bash perf/Bench/reads-profile.sh
+# INGEST_ARGS: more ingest settings; PROFILE: XML put into ClickHouse's default profile; HOLD: seconds to keep the stack.
+set -euo pipefail
+cd "$(dirname "$0")/../.."
+OUT=${OUT:-perf-results/reads-profile-$(date -u +%Y%m%d-%H%M%S)}; RATE=${RATE:-40}; DURATION=${DURATION:-30}; EVENTS=100
+mkdir -p "$OUT"
+source perf/lib/stack.sh
+stack_init
+stack_build ingest gateway devtoken perf/LoadGen perf/Bench
+stack_ports
+start_redis; start_clickhouse
+wait_for redis redis_up; wait_for clickhouse clickhouse_up
+sed -i "s|</yandex>|<query_log><database>system</database><table>query_log</table><flush_interval_milliseconds>1000</flush_interval_milliseconds></query_log></yandex>|" "$work/ch/config.xml"
+kill "${pid_of[clickhouse]}"; sleep 3; start_clickhouse; wait_for clickhouse clickhouse_up
+sed -i "s|<profiles><default></default>|<profiles><default><log_queries>1</log_queries></default>|" "$work/ch/users.xml"
+stack_auth
+start_ingest ${INGEST_ARGS:-}
+wait_for ingest ingest_up
+target=$ingest_url
+if [ -n "${GATEWAY:-}" ]; then start_gateway; wait_for gateway gateway_up; target=$gateway_url; fi
+if [ -n "${PROFILE:-}" ]; then sed -i "s|<log_queries>1</log_queries>|<log_queries>1</log_queries>$PROFILE|" "$work/ch/users.xml"; sleep 2; fi
+token bench-reads group_api >"$work/tw"; token bench-reads analytics_read >"$work/tr"
+dotnet "$loadgen_dll" --out "$OUT/seed" --target "$target" --token-file "$work/tw" --tenant bench-reads --events $EVENTS --model closed --concurrency 8 --requests 200 > "$OUT/seed.log" 2>&1
+sleep 3
+ch "SYSTEM FLUSH LOGS" || true
+ch "TRUNCATE TABLE system.query_log" || true
+dotnet "$loadgen_dll" --out "$OUT/reads" --workload reads --target "$target" --token-file "$work/tr" --tenant bench-reads \
+  --seeded-events 20000 --model open --rate 5 --concurrency 8 --duration "$DURATION" > "$OUT/reads.log" 2>&1 &
+rp=$!
+dotnet "$loadgen_dll" --out "$OUT/load" --target "$target" --token-file "$work/tw" --tenant bench-reads --events $EVENTS --model open --rate "$RATE" --concurrency 32 --duration "$DURATION" > "$OUT/load.log" 2>&1 || true
+wait $rp || true
+grep -E '^\|' "$OUT/reads.log" | head -40
+ch "SYSTEM FLUSH LOGS"
+ch "SELECT multiIf(query LIKE '%HAVING%' AND query LIKE '%TOTALS%', 'counts', query LIKE '%HAVING%', 'page', query LIKE '%group_id IN (%', 'fill', query LIKE '%count() AS members%', 'profile-members', query LIKE '%GROUP BY trait_key%', 'profile-traits', query LIKE '%user_id AS id%', 'users', query LIKE '%INSERT%', 'insert', 'other') AS kind,
+  count() AS n, quantile(0.5)(query_duration_ms) AS p50_ms, quantile(0.95)(query_duration_ms) AS p95_ms, avg(read_rows) AS rows, avg(read_bytes) AS bytes
+  FROM system.query_log WHERE type = 2 GROUP BY kind ORDER BY kind FORMAT PrettyCompactNoEscapes"
+ch "SELECT table, count() AS parts, sum(rows) FROM system.parts WHERE active AND database='platform' GROUP BY table FORMAT PrettyCompactNoEscapes"
+if [ -n "${HOLD:-}" ]; then echo "holding: ch http $ch_http"; sleep "$HOLD"; fi

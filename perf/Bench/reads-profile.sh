@@ -21,7 +21,7 @@ stack_auth
 start_ingest ${INGEST_ARGS:-}
 wait_for ingest ingest_up
 target=$ingest_url
-if [ -n "${GATEWAY:-}" ]; then start_gateway; wait_for gateway gateway_up; target=$gateway_url; fi
+if [ -n "${GATEWAY:-}" ]; then start_gateway --RateLimiting:Tenants:bench-reads:RequestsPerSecond=100000 --RateLimiting:Tenants:bench-reads:Burst=100000; wait_for gateway gateway_up; target=$gateway_url; fi
 if [ -n "${PROFILE:-}" ]; then sed -i "s|<log_queries>1</log_queries>|<log_queries>1</log_queries>$PROFILE|" "$work/ch/users.xml"; sleep 2; fi
 token bench-reads group_api >"$work/tw"; token bench-reads analytics_read >"$work/tr"
 dotnet "$loadgen_dll" --out "$OUT/seed" --target "$target" --token-file "$work/tw" --tenant bench-reads --events $EVENTS --model closed --concurrency 8 --requests 200 > "$OUT/seed.log" 2>&1

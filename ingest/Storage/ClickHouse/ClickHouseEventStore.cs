@@ -263,19 +263,8 @@ internal sealed partial class ClickHouseEventStore : IEventStore, IShippingTarge
     /// <summary>Runs a query ending in FORMAT JSONEachRow and returns its rows.</summary>
     private async Task<List<JsonElement>> QueryAsync(string sql, CancellationToken cancellationToken)
     {
-        string text;
-        try
-        {
-            using var result = await _client.ExecuteRawResultAsync(sql, null, cancellationToken);
-            text = await result.ReadAsStringAsync();
-        }
-        catch (Exception ex) when (IsUnavailable(ex, cancellationToken))
-        {
-            throw new Query.QueryUnavailableException(ex);
-        }
-
         var rows = new List<JsonElement>();
-        foreach (var line in text.Split('\n', StringSplitOptions.RemoveEmptyEntries))
+        foreach (var line in (await ReadAnswerAsync(sql, cancellationToken)).Split('\n', StringSplitOptions.RemoveEmptyEntries))
         {
             using var document = JsonDocument.Parse(line);
             rows.Add(document.RootElement.Clone());
@@ -287,18 +276,7 @@ internal sealed partial class ClickHouseEventStore : IEventStore, IShippingTarge
     /// <summary>Runs a query ending in FORMAT JSON and returns its rows and its totals row (WITH TOTALS), if any.</summary>
     private async Task<(List<JsonElement> Rows, JsonElement? Totals)> QueryWithTotalsAsync(string sql, CancellationToken cancellationToken)
     {
-        string text;
-        try
-        {
-            using var result = await _client.ExecuteRawResultAsync(sql, null, cancellationToken);
-            text = await result.ReadAsStringAsync();
-        }
-        catch (Exception ex) when (IsUnavailable(ex, cancellationToken))
-        {
-            throw new Query.QueryUnavailableException(ex);
-        }
-
-        using var document = JsonDocument.Parse(text);
+        using var document = JsonDocument.Parse(await ReadAnswerAsync(sql, cancellationToken));
         var rows = new List<JsonElement>();
         foreach (var row in document.RootElement.GetProperty("data").EnumerateArray())
         {
@@ -306,6 +284,20 @@ internal sealed partial class ClickHouseEventStore : IEventStore, IShippingTarge
         }
 
         return (rows, document.RootElement.TryGetProperty("totals", out var totals) ? totals.Clone() : null);
+    }
+
+    /// <summary>A query's whole answer as text; a failure a retry can fix becomes <see cref="Query.QueryUnavailableException"/>.</summary>
+    private async Task<string> ReadAnswerAsync(string sql, CancellationToken cancellationToken)
+    {
+        try
+        {
+            using var result = await _client.ExecuteRawResultAsync(sql, null, cancellationToken);
+            return await result.ReadAsStringAsync();
+        }
+        catch (Exception ex) when (IsUnavailable(ex, cancellationToken))
+        {
+            throw new Query.QueryUnavailableException(ex);
+        }
     }
 
     /// <summary>

@@ -48,9 +48,7 @@ internal static class RateLimitingExtensions
             if (ingestion && holds!.IsHeld(tenant, out var left))
             {
                 context.Response.Headers[ThrottleReasons.Header] = ThrottleReasons.Events;
-                await ContractResponses.WriteErrorAsync(context, StatusCodes.Status429TooManyRequests,
-                    $"Too Many Requests: tenant '{tenant}' is over its events-per-second limit; nothing was stored, retry after the delay given in Retry-After",
-                    retryAfter: left);
+                await ContractResponses.WriteErrorAsync(context, StatusCodes.Status429TooManyRequests, ThrottleReasons.OverEventLimit(tenant), retryAfter: left);
                 return;
             }
 

@@ -137,7 +137,7 @@ internal static class GroupApiEndpoints
     {
         ThrottleReason.FairShare =>
             $"Too Many Requests: ingest is congested and tenant '{tenant}' holds more than its fair share of what waits to be stored; nothing was stored, retry after the delay given in Retry-After",
-        _ => $"Too Many Requests: tenant '{tenant}' is over its events-per-second limit; nothing was stored, retry after the delay given in Retry-After",
+        _ => ThrottleReasons.OverEventLimit(tenant),
     };
 
     private static string UnavailableMessage(UnavailableReason reason) => reason switch

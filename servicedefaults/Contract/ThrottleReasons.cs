@@ -17,4 +17,8 @@ public static class ThrottleReasons
 
     /// <summary>Ingest's write path is congested and the tenant holds more than its fair share of it.</summary>
     public const string FairShare = "fair-share";
+
+    /// <summary>The message of a 429 for <see cref="Events"/>, the same whichever service answers it.</summary>
+    public static string OverEventLimit(string? tenant) =>
+        $"Too Many Requests: tenant '{tenant}' is over its events-per-second limit; nothing was stored, retry after the delay given in Retry-After";
 }

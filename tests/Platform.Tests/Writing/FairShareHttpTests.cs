@@ -18,10 +18,12 @@ public sealed class FairShareHttpTests
 
     private static string Events(int count, string prefix) => Batch(count, i => Event(userId: $"{prefix}-{i}"));
 
-    [Fact]
-    public async Task On_a_congested_queue_a_tenant_holding_its_fair_share_gets_429_while_a_tenant_under_it_is_stored()
+    /// <summary>
+    /// Holds the store's inserts and queues 600 events of "flood" and 10 of "quiet": 610 of 1,000, with two tenants
+    /// holding some, so a fair share is 500 and the flood holds more. Returns the queued requests, answered once released.
+    /// </summary>
+    private static async Task<List<Task<HttpResponseMessage>>> CongestAsync(IngestHost host)
     {
-        using var host = Host();
         host.Store.HoldInserts();
         var queued = new List<Task<HttpResponseMessage>>
         {
@@ -29,6 +31,14 @@ public sealed class FairShareHttpTests
             host.PostAsync(Events(10, "quiet-0"), "quiet"),
         };
         await host.WaitForQueuedEventsAsync(610);
+        return queued;
+    }
+
+    [Fact]
+    public async Task On_a_congested_queue_a_tenant_holding_its_fair_share_gets_429_while_a_tenant_under_it_is_stored()
+    {
+        using var host = Host();
+        var queued = await CongestAsync(host);
 
         // 610 of 1,000 queued, two tenants holding some: a fair share is 500, and the flood holds 600.
         var refused = await host.PostAsync(Events(100, "flood-1"), "flood");
@@ -73,13 +83,7 @@ public sealed class FairShareHttpTests
     public async Task A_request_refused_for_its_tenants_share_is_stored_when_sent_again_later()
     {
         using var host = Host();
-        host.Store.HoldInserts();
-        var queued = new List<Task<HttpResponseMessage>>
-        {
-            host.PostAsync(Events(600, "flood-0"), "flood"),
-            host.PostAsync(Events(10, "quiet-0"), "quiet"),
-        };
-        await host.WaitForQueuedEventsAsync(610);
+        var queued = await CongestAsync(host);
         var body = Events(100, "flood-1");
         Assert.Equal((HttpStatusCode)429, (await host.PostAsync(body, "flood")).StatusCode);
         host.Store.ReleaseInserts();

@@ -23,10 +23,7 @@ stack_init
 stack_build ingest/Platform.Ingest.csproj gateway/Platform.Gateway.csproj devtoken/Platform.DevToken.csproj \
   perf/LoadGen/Platform.Perf.LoadGen.csproj perf/Bench/Platform.Perf.Bench.csproj
 stack_ports
-start_redis
-start_clickhouse
-wait_for redis redis_up
-wait_for clickhouse clickhouse_up
+start_storage
 stack_auth
 quiet=(); for i in $(seq "$QUIET"); do quiet+=("quiet-$(printf '%02d' "$i")"); done
 quiet_csv=$(IFS=,; echo "${quiet[*]}")

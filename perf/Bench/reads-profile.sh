@@ -12,8 +12,7 @@ source perf/lib/stack.sh
 stack_init
 stack_build ingest gateway devtoken perf/LoadGen perf/Bench
 stack_ports
-start_redis; start_clickhouse
-wait_for redis redis_up; wait_for clickhouse clickhouse_up
+start_storage
 sed -i "s|</yandex>|<query_log><database>system</database><table>query_log</table><flush_interval_milliseconds>1000</flush_interval_milliseconds></query_log></yandex>|" "$work/ch/config.xml"
 kill "${pid_of[clickhouse]}"; sleep 3; start_clickhouse; wait_for clickhouse clickhouse_up
 sed -i "s|<profiles><default></default>|<profiles><default><log_queries>1</log_queries></default>|" "$work/ch/users.xml"

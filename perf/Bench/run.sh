@@ -72,10 +72,7 @@ stack_ports
 
 # Redis without persistence; ClickHouse with its config and data in $work/ch (the outage scenario stops this server and
 # starts it again on the same data: the sampler reads its pid from a file).
-start_redis
-start_clickhouse
-wait_for redis redis_up
-wait_for clickhouse clickhouse_up
+start_storage
 
 token bench-warmup group_api >"$work/token-warmup"
 stack_auth

@@ -52,10 +52,7 @@ stack_auth
 # persistence does: without it a restart forgets every reservation and commit, and storage collapsing the repeats is
 # all that stands between a retry and a second row (docs/decisions.md, "Redis failover or lost keys").
 redis_args=(--appendonly yes --appendfsync always)
-start_redis "${redis_args[@]}"
-start_clickhouse
-wait_for redis redis_up
-wait_for clickhouse clickhouse_up
+start_storage "${redis_args[@]}"
 start_ingest
 tenants=(); for fault in $FAULTS; do tenants+=("faults-$fault"); done
 # Limits far above the load: a 429 here would be the limiter, not a fault.

@@ -107,6 +107,8 @@ wait_for() { # what, command...: up to 60 s
 }
 redis_up() { redis-cli -p "$redis_port" ping; }
 clickhouse_up() { curl -sf "$ch_url/?query=SELECT%201"; }
+# Redis (arguments go to start_redis) and ClickHouse, started together and waited for.
+start_storage() { start_redis "$@"; start_clickhouse; wait_for redis redis_up; wait_for clickhouse clickhouse_up; }
 ingest_up() { curl -sf "$ingest_url/healthz/ready"; }
 gateway_up() { curl -sf "$gateway_url/healthz/ready"; }
 

@@ -13,7 +13,7 @@ stack_init
 stack_build ingest gateway devtoken perf/LoadGen perf/Bench
 stack_ports
 start_storage
-sed -i "s|</yandex>|<query_log><database>system</database><table>query_log</table><flush_interval_milliseconds>1000</flush_interval_milliseconds></query_log></yandex>|" "$work/ch/config.xml"
+sed -i "s|</yandex>|<query_log><database>system</database><table>query_log</table><flush_interval_milliseconds>1000</flush_interval_milliseconds></query_log><part_log><database>system</database><table>part_log</table><flush_interval_milliseconds>1000</flush_interval_milliseconds></part_log></yandex>|" "$work/ch/config.xml"
 kill "${pid_of[clickhouse]}"; sleep 3; start_clickhouse; wait_for clickhouse clickhouse_up
 sed -i "s|<profiles><default></default>|<profiles><default><log_queries>1</log_queries></default>|" "$work/ch/users.xml"
 stack_auth
@@ -27,15 +27,24 @@ dotnet "$loadgen_dll" --out "$OUT/seed" --target "$target" --token-file "$work/t
 sleep 3
 ch "SYSTEM FLUSH LOGS" || true
 ch "TRUNCATE TABLE system.query_log" || true
+ch "TRUNCATE TABLE system.part_log" || true
+hz=$(getconf CLK_TCK)
+cpu_ms() { awk -v hz="$hz" '{ printf "%d\n", ($14 + $15) * 1000 / hz }' "/proc/$1/stat" 2>/dev/null || echo 0; }
+declare -A cpu_before
+for c in "${!pid_of[@]}"; do cpu_before[$c]=$(cpu_ms "${pid_of[$c]}"); done
 dotnet "$loadgen_dll" --out "$OUT/reads" --workload reads --target "$target" --token-file "$work/tr" --tenant bench-reads \
   --seeded-events 20000 --model open --rate 5 --concurrency 8 --duration "$DURATION" > "$OUT/reads.log" 2>&1 &
 rp=$!
 dotnet "$loadgen_dll" --out "$OUT/load" --target "$target" --token-file "$work/tw" --tenant bench-reads --events $EVENTS --model open --rate "$RATE" --concurrency 32 --duration "$DURATION" > "$OUT/load.log" 2>&1 || true
 wait $rp || true
+echo "CPU over the reads and writes (s of one core; the load generators not counted):"
+for c in "${!pid_of[@]}"; do echo "  $c $(( ($(cpu_ms "${pid_of[$c]}") - ${cpu_before[$c]}) / 1000 ))"; done
 grep -E '^\|' "$OUT/reads.log" | head -40
 ch "SYSTEM FLUSH LOGS"
 ch "SELECT multiIf(query LIKE '%HAVING%' AND query LIKE '%TOTALS%', 'counts', query LIKE '%HAVING%', 'page', query LIKE '%group_id IN (%', 'fill', query LIKE '%count() AS members%', 'profile-members', query LIKE '%GROUP BY trait_key%', 'profile-traits', query LIKE '%user_id AS id%', 'users', query LIKE '%INSERT%', 'insert', 'other') AS kind,
   count() AS n, quantile(0.5)(query_duration_ms) AS p50_ms, quantile(0.95)(query_duration_ms) AS p95_ms, avg(read_rows) AS rows, avg(read_bytes) AS bytes
   FROM system.query_log WHERE type = 2 GROUP BY kind ORDER BY kind FORMAT PrettyCompactNoEscapes"
 ch "SELECT table, count() AS parts, sum(rows) FROM system.parts WHERE active AND database='platform' GROUP BY table FORMAT PrettyCompactNoEscapes"
+echo "Parts written and merged per table over the window (duration: wall time of each merge or insert):"
+ch "SELECT table, event_type, count() AS n, sum(rows) AS rows, sum(duration_ms) AS ms FROM system.part_log WHERE database = 'platform' GROUP BY table, event_type ORDER BY table, event_type FORMAT PrettyCompactNoEscapes"
 if [ -n "${HOLD:-}" ]; then echo "holding: ch http $ch_http"; sleep "$HOLD"; fi

@@ -9,8 +9,17 @@ internal interface IShippingTarget
     /// <summary>An empty block sized for about <paramref name="events"/> events.</summary>
     IShippingBlock NewBlock(int events);
 
-    /// <summary>Inserts the block; throws unless storage confirmed it. May be called again for the same block after a failure.</summary>
+    /// <summary>Inserts the block's events; throws unless storage confirmed it. May be called again for the same block after a failure.</summary>
     Task InsertAsync(IShippingBlock block, CancellationToken cancellationToken);
+
+    /// <summary>
+    /// Rows of derived state (the current traits) gathered from the blocks filled since the last
+    /// <see cref="FlushStatesAsync"/>, not yet in storage. The log's checkpoint may not pass a block until they are.
+    /// </summary>
+    int PendingStates { get; }
+
+    /// <summary>Writes the pending state rows; throws unless storage confirmed them. May be called again after a failure.</summary>
+    Task FlushStatesAsync(CancellationToken cancellationToken);
 }
 
 /// <summary>One insert's worth of log records.</summary>

@@ -9,11 +9,13 @@ namespace Platform.Ingest.Shipping;
 /// Loads the write-ahead log into storage in big blocks, behind the requests' acks. It reads durable records in order,
 /// gathers them into a block until the block holds <see cref="ShipperOptions.MaxBlockEvents"/> events or its oldest
 /// record has waited <see cref="ShipperOptions.MaxBlockAge"/> (or a request waiting for a queryable ack asks for it),
-/// inserts the block, and only then moves the log's checkpoint past it, which frees log space and deletes shipped
-/// segments. A failed insert is retried, with backoff, until it succeeds: acked events are never dropped.
+/// inserts the block's events, and, once the current-state rows gathered from the blocks since the last such insert are
+/// stored too (every <see cref="ShipperOptions.StateInterval"/>, or sooner), moves the log's checkpoint past them, which
+/// frees log space and deletes shipped segments. A failed insert is retried, with backoff, until it succeeds: acked
+/// events are never dropped.
 /// Guarantees:
 /// <list type="bullet">
-/// <item>At least once into storage: the checkpoint moves only after the insert returned. A crash between the two
+/// <item>At least once into storage: the checkpoint moves only after the events' and the states' inserts returned. A crash between the two
 /// replays the block at the next start; storage collapses the repeat (event ids are deterministic, every table is
 /// idempotent on (tenant, event id)), so the effect is exactly once.</item>
 /// <item>A record (one request) is never split between blocks, so storage never shows part of a request.</item>
@@ -42,6 +44,12 @@ internal sealed partial class LogShipper : BackgroundService
     // When the drain after a stop request began (a TimeProvider timestamp), 0 before. Owned by the shipping loop.
     private long _drainStarted;
 
+    // Where the checkpoint goes once the pending states are stored (past the last block whose events are), and since when
+    // states are pending (a TimeProvider timestamp); whether a request asked for a flush. Owned by the shipping loop.
+    private LogPosition? _unflushedEnd;
+    private long _pendingSince;
+    private bool _flushAsked;
+
     public LogShipper(IngestLog log, IShippingTarget target, IOptions<ShipperOptions> options, IngestTelemetry telemetry, TimeProvider time, ILogger<LogShipper> logger)
     {
         _log = log;
@@ -55,7 +63,9 @@ internal sealed partial class LogShipper : BackgroundService
         meter.CreateObservableGauge("platform.ingest.log.max_bytes", () => log.MaxBytes, "By", "The log's bound (Log:MaxBytes); at it requests get 503");
         meter.CreateObservableGauge("platform.ingest.log.records", () => log.UnshippedRecords, "{record}", "Log records (requests) not yet in storage");
         meter.CreateObservableGauge("platform.ingest.log.oldest_unshipped_age", OldestUnshippedAge, "s",
-            "Age of the oldest acked event not yet in storage: how stale queries are right now (0 when everything is shipped)");
+            "Age of the oldest acked event whose events or current traits are not yet in storage: how stale queries are right now (0 when everything is shipped)");
+        meter.CreateObservableGauge("platform.ingest.shipper.pending_states", () => target.PendingStates, "{row}",
+            "Current-trait rows gathered from shipped blocks, waiting for the next state insert");
     }
 
     private double OldestUnshippedAge()
@@ -126,7 +136,22 @@ internal sealed partial class LogShipper : BackgroundService
                 {
                     if (stopping)
                     {
+                        if (_unflushedEnd is not null)
+                        {
+                            await CommitAsync(stoppingToken);
+                        }
+
                         break;
+                    }
+
+                    if (_unflushedEnd is not null)
+                    {
+                        if (!await WaitWhileStatesPendAsync(reader, stoppingToken) && !await CommitAsync(stoppingToken))
+                        {
+                            break;
+                        }
+
+                        continue;
                     }
 
                     await WaitAsync(reader.WaitToReadAsync(IdleWait, stoppingToken).AsTask(), stoppingToken);
@@ -192,6 +217,7 @@ internal sealed partial class LogShipper : BackgroundService
         if (flush.IsCompleted)
         {
             ResetFlush();
+            _flushAsked = true;
             return true;
         }
 
@@ -207,6 +233,7 @@ internal sealed partial class LogShipper : BackgroundService
         if (first == flush)
         {
             ResetFlush();
+            _flushAsked = true;
             return true;
         }
 
@@ -214,10 +241,104 @@ internal sealed partial class LogShipper : BackgroundService
         return !await WaitAsync(more, stoppingToken);
     }
 
-    /// <summary>Inserts a block until it is stored (true), or until a stop's drain time is over (false).</summary>
+    /// <summary>
+    /// With every block shipped and states pending: waits for more records (true: go and take them), or for one block
+    /// age of quiet, the state interval's end, a request asking for a flush or the stop (false: write the states now).
+    /// </summary>
+    private async Task<bool> WaitWhileStatesPendAsync(IngestLogReader reader, CancellationToken stoppingToken)
+    {
+        Task flush;
+        lock (_signalLock)
+        {
+            flush = _flushSignal.Task;
+        }
+
+        var left = _options.StateInterval - _time.GetElapsedTime(_pendingSince);
+        var wait = left < _options.MaxBlockAge ? left : _options.MaxBlockAge;
+        if (flush.IsCompleted || wait <= TimeSpan.Zero)
+        {
+            return false;
+        }
+
+        var more = reader.WaitToReadAsync(wait, stoppingToken).AsTask();
+        if (await Task.WhenAny(more, flush) == flush)
+        {
+            return false;
+        }
+
+        return await WaitAsync(more, stoppingToken);
+    }
+
+    /// <summary>
+    /// Inserts a block's events until they are stored, then writes the pending states and moves the checkpoint when they
+    /// are due (true); false when a stop's drain time ran out first.
+    /// </summary>
     private async Task<bool> ShipAsync(Block block, CancellationToken stoppingToken)
     {
         var events = block.Events;
+        var stored = await StoreAsync("storage.insert", events, block.Records, cancel => _target.InsertAsync(block.Rows!, cancel), stoppingToken);
+        if (stored is not { } elapsed)
+        {
+            return false;
+        }
+
+        _telemetry.InsertDuration.Record(elapsed.TotalSeconds);
+        _telemetry.InsertEvents.Record(events);
+        _telemetry.InsertRequests.Record(block.Records);
+        LogShipped(events, block.Records, elapsed.TotalMilliseconds);
+        var now = _time.GetUtcNow().ToUnixTimeMilliseconds() * 1000;
+        foreach (var appendedAtMicros in block.AppendedAtMicros)
+        {
+            _telemetry.ShipLag.Record(Math.Max(0, now - appendedAtMicros) / 1e6);
+        }
+
+        if (_unflushedEnd is null)
+        {
+            _pendingSince = _time.GetTimestamp();
+        }
+
+        _unflushedEnd = block.End;
+        return !StatesDue(stoppingToken.IsCancellationRequested) || await CommitAsync(stoppingToken);
+    }
+
+    /// <summary>Whether the pending states are to be written now rather than gathered further.</summary>
+    private bool StatesDue(bool stopping)
+    {
+        bool flushRequested;
+        lock (_signalLock)
+        {
+            flushRequested = _flushSignal.Task.IsCompleted;
+        }
+
+        // A log over half full (catching up after an outage) needs its space back more than storage needs fewer state rows.
+        return stopping || _flushAsked || flushRequested || _target.PendingStates == 0 || _target.PendingStates >= _options.MaxPendingStates
+            || _time.GetElapsedTime(_pendingSince) >= _options.StateInterval || _log.UnshippedBytes > _log.MaxBytes / 2;
+    }
+
+    /// <summary>Writes the pending states until they are stored, then moves the checkpoint past their blocks (true); false when a stop's drain time ran out first.</summary>
+    private async Task<bool> CommitAsync(CancellationToken stoppingToken)
+    {
+        var states = _target.PendingStates;
+        var stored = await StoreAsync("storage.insert_states", states, 0, _target.FlushStatesAsync, stoppingToken);
+        if (stored is not { } elapsed)
+        {
+            return false;
+        }
+
+        LogStatesWritten(states, elapsed.TotalMilliseconds);
+        var end = _unflushedEnd!.Value;
+        _unflushedEnd = null;
+        _flushAsked = false;
+        await MarkShippedAsync(end);
+        return true;
+    }
+
+    /// <summary>
+    /// Runs one insert until storage confirmed it (its duration), retrying with backoff; null when a stop's drain time
+    /// ran out first.
+    /// </summary>
+    private async Task<TimeSpan?> StoreAsync(string name, int rows, int records, Func<CancellationToken, Task> insert, CancellationToken stoppingToken)
+    {
         var delay = _options.RetryDelay;
         var attempts = 0;
         while (true)
@@ -229,33 +350,28 @@ internal sealed partial class LogShipper : BackgroundService
                 var drainLeft = DrainTimeLeft();
                 if (drainLeft <= TimeSpan.Zero)
                 {
-                    return false;
+                    return null;
                 }
 
                 timeout = drainLeft < timeout ? drainLeft : timeout;
             }
 
             attempts++;
-            using (var span = IngestTelemetry.Source.StartActivity("storage.insert"))
+            using (var span = IngestTelemetry.Source.StartActivity(name))
             using (var cancel = new CancellationTokenSource(timeout, _time))
             {
-                span?.SetTag("platform.events", events);
-                span?.SetTag("platform.requests", block.Records);
+                span?.SetTag("platform.rows", rows);
+                span?.SetTag("platform.requests", records);
                 try
                 {
-                    await _target.InsertAsync(block.Rows!, cancel.Token);
-                    var elapsed = Stopwatch.GetElapsedTime(started);
-                    _telemetry.InsertDuration.Record(elapsed.TotalSeconds);
-                    _telemetry.InsertEvents.Record(events);
-                    _telemetry.InsertRequests.Record(block.Records);
-                    LogShipped(events, block.Records, elapsed.TotalMilliseconds);
+                    await insert(cancel.Token);
                     if (_storageFailing)
                     {
                         _storageFailing = false;
                         LogStorageBack(attempts);
                     }
 
-                    break;
+                    return Stopwatch.GetElapsedTime(started);
                 }
                 catch (Exception ex) when (ex is not OutOfMemoryException)
                 {
@@ -263,7 +379,7 @@ internal sealed partial class LogShipper : BackgroundService
                     _telemetry.StorageErrors.Add(1);
                     if (!_storageFailing || attempts % 20 == 0)
                     {
-                        LogInsertFailed(ex, events, block.Records, attempts, delay);
+                        LogInsertFailed(ex, name, rows, attempts, delay);
                     }
 
                     _storageFailing = true;
@@ -275,15 +391,6 @@ internal sealed partial class LogShipper : BackgroundService
             await WaitAsync(backoff, stoppingToken);
             delay = delay * 2 < _options.MaxRetryDelay ? delay * 2 : _options.MaxRetryDelay;
         }
-
-        var now = _time.GetUtcNow().ToUnixTimeMilliseconds() * 1000;
-        foreach (var appendedAtMicros in block.AppendedAtMicros)
-        {
-            _telemetry.ShipLag.Record(Math.Max(0, now - appendedAtMicros) / 1e6);
-        }
-
-        await MarkShippedAsync(block.End);
-        return true;
     }
 
     /// <summary>Moves the checkpoint; a failure to write it (a disk error) is retried, since the block is already stored.</summary>
@@ -365,8 +472,11 @@ internal sealed partial class LogShipper : BackgroundService
     [LoggerMessage(Level = LogLevel.Debug, Message = "Shipped {Events} events from {Records} log records in {Milliseconds:F1} ms")]
     private partial void LogShipped(int events, int records, double milliseconds);
 
-    [LoggerMessage(Level = LogLevel.Error, Message = "Shipping {Events} events from {Records} log records failed (attempt {Attempt}); acked events stay in the log, next try in {Delay}")]
-    private partial void LogInsertFailed(Exception ex, int events, int records, int attempt, TimeSpan delay);
+    [LoggerMessage(Level = LogLevel.Debug, Message = "Wrote {States} current-trait rows in {Milliseconds:F1} ms")]
+    private partial void LogStatesWritten(int states, double milliseconds);
+
+    [LoggerMessage(Level = LogLevel.Error, Message = "Shipping failed ({Insert} of {Rows} rows, attempt {Attempt}); acked events stay in the log, next try in {Delay}")]
+    private partial void LogInsertFailed(Exception ex, string insert, int rows, int attempt, TimeSpan delay);
 
     [LoggerMessage(Level = LogLevel.Information, Message = "Storage accepted the log's block again after {Attempts} attempts")]
     private partial void LogStorageBack(int attempts);

@@ -28,6 +28,21 @@ internal sealed class ShipperOptions
     [Range(typeof(TimeSpan), "00:00:00", "00:01:00")]
     public TimeSpan MaxBlockAge { get; set; } = TimeSpan.FromSeconds(1);
 
+    /// <summary>
+    /// How long the current traits (what listings, filters, counts and profiles read) may lag behind the events: the
+    /// shipper keeps the latest change per (tenant, group, trait) over this many seconds of blocks and writes them in
+    /// one insert, so a group re-sent every second costs one state row per key per interval instead of one per event.
+    /// They are written sooner when the log goes quiet for a block age, when a request waits for a queryable ack, when
+    /// <see cref="MaxPendingStates"/> is reached and on a stop. Zero writes them with every block. The log's checkpoint
+    /// moves only past blocks whose states are written, so a crash replays them.
+    /// </summary>
+    [Range(typeof(TimeSpan), "00:00:00", "00:05:00")]
+    public TimeSpan StateInterval { get; set; } = TimeSpan.FromSeconds(5);
+
+    /// <summary>Current-state rows held for the next state insert at most (about 150 bytes each); at this many they are written.</summary>
+    [Range(1, 10_000_000)]
+    public int MaxPendingStates { get; set; } = 200_000;
+
     /// <summary>An insert taking longer than this is abandoned and retried.</summary>
     [Range(typeof(TimeSpan), "00:00:01", "00:10:00")]
     public TimeSpan InsertTimeout { get; set; } = TimeSpan.FromSeconds(30);

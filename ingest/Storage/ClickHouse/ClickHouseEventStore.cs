@@ -16,12 +16,14 @@ namespace Platform.Ingest.Storage.ClickHouse;
 /// Every value in SQL text goes through <see cref="ClickHouseSql"/>.
 /// </summary>
 /// <remarks>
-/// ClickHouse has no transactions across tables, so one call is one INSERT into one table, <c>events</c> (one row per
-/// event, traits as arrays), and the materialized views derive <c>trait_states</c> and <c>user_groups</c> from the
-/// same block. A body that fails to arrive or to parse writes nothing: the server parses a block whole before it
-/// writes it (up to <c>max_insert_block_size</c>, 1,048,576 rows, far above a shipped batch). A failure after the
-/// block is written (a view failing) is answered as a failure and retried; the retry's copy collapses with what the
-/// failed attempt left, so nothing counts twice.
+/// ClickHouse has no transactions across tables. The events of one call are one INSERT into <c>events</c> (one row per
+/// event, traits as arrays; its view derives <c>user_groups</c> from the same block), and their traits' latest changes
+/// one INSERT into <c>trait_changes</c>, whose view folds them into <c>trait_states</c>. A body that fails to arrive or
+/// to parse writes nothing: the server parses a block whole before it writes it (up to <c>max_insert_block_size</c>,
+/// 1,048,576 rows, far above a shipped batch). A failure after a block is written (a view failing, or the second insert)
+/// is answered as a failure and retried; the retry's copy collapses with what the failed attempt left, so nothing counts
+/// twice. The shipper, which writes everything acked through the log, sends the state of many blocks at once
+/// (<see cref="PendingStates"/>, <see cref="FlushStatesAsync"/>).
 /// </remarks>
 internal sealed partial class ClickHouseEventStore : IEventStore, IShippingTarget, IDisposable
 {
@@ -51,6 +53,10 @@ internal sealed partial class ClickHouseEventStore : IEventStore, IShippingTarge
     private readonly ClickHouseLayout _layout;
     private readonly ILogger<ClickHouseEventStore> _logger;
     private readonly QueryOptions _migrationOptions;
+
+    // The shipper's current-state changes since its last flush; only the shipping loop touches it.
+    private readonly PendingTraitStates _pendingStates = new();
+    private bool _sendsStateChanges = true;
 
     public ClickHouseEventStore(ClickHouseOptions options, ILogger<ClickHouseEventStore> logger)
     {
@@ -118,36 +124,56 @@ internal sealed partial class ClickHouseEventStore : IEventStore, IShippingTarge
             await ExecuteAsync(ClickHouseSchema.RecordMigration(_layout, migration), cancellationToken);
             LogMigrationApplied(migration.Version, migration.Description, _layout.Database);
         }
+
+        // Before version 5 a view of events fed trait_states (tests build such databases to migrate them).
+        _sendsStateChanges = targetVersion >= ClickHouseSchema.StatesFromShipperVersion;
     }
 
     public async Task<InsertOutcome> InsertAsync(IReadOnlyList<IngestBatch> batches, CancellationToken cancellationToken)
     {
-        using var rows = WriteRows(batches);
+        var states = new PendingTraitStates();
+        using var rows = WriteRows(batches, states);
         if (rows.Length > 0)
         {
-            // One insert into one table: the views derive the rest from the same block, so nothing of a failed insert
-            // is visible (see the remarks above).
             await SendRowsAsync(ClickHouseSchema.EventsV2.Name, EventColumns, rows, cancellationToken);
+            await SendStatesAsync(states, cancellationToken);
         }
 
         // The engine collapses an event stored before at merge time, after this returns; only a read could tell.
         return InsertOutcome.Unknown;
     }
 
-    public IShippingBlock NewBlock(int events) => new EncodedRows(events);
+    public IShippingBlock NewBlock(int events) => new EncodedRows(events, _pendingStates);
 
     public async Task InsertAsync(IShippingBlock block, CancellationToken cancellationToken)
     {
         var rows = ((EncodedRows)block).Rows;
         if (rows.Length > 0)
         {
-            // One insert into one table, as InsertAsync above.
             await SendRowsAsync(ClickHouseSchema.EventsV2.Name, EventColumns, rows, cancellationToken);
         }
     }
 
+    public int PendingStates => _pendingStates.Count;
+
+    public Task FlushStatesAsync(CancellationToken cancellationToken) => SendStatesAsync(_pendingStates, cancellationToken);
+
+    /// <summary>One insert into <c>trait_changes</c> of the states held; they are cleared once ClickHouse confirmed it.</summary>
+    private async Task SendStatesAsync(PendingTraitStates states, CancellationToken cancellationToken)
+    {
+        if (states.Count == 0 || !_sendsStateChanges)
+        {
+            states.Clear();
+            return;
+        }
+
+        using var rows = states.Write();
+        await SendRowsAsync(ClickHouseSchema.TraitChanges.Name, PendingTraitStates.Columns, rows, cancellationToken);
+        states.Clear();
+    }
+
     /// <summary>The RowBinary body of one insert into <c>events</c> (<see cref="EventColumns"/>); empty when there is no event.</summary>
-    internal static RowBinaryWriter WriteRows(IReadOnlyList<IngestBatch> batches)
+    internal static RowBinaryWriter WriteRows(IReadOnlyList<IngestBatch> batches, PendingTraitStates? states = null)
     {
         ArgumentNullException.ThrowIfNull(batches);
         var eventCount = 0;
@@ -193,10 +219,26 @@ internal sealed partial class ClickHouseEventStore : IEventStore, IShippingTarge
 
                 rows.NullableString(groupEvent.ContextJson);
                 rows.UInt64(receivedUs);
+                if (states is not null && traits.Length > 0)
+                {
+                    AddStates(states, batch.Tenant, groupEvent);
+                }
             }
         }
 
         return rows;
+    }
+
+    private static void AddStates(PendingTraitStates states, string tenant, Events.GroupEvent groupEvent)
+    {
+        var utf8 = System.Text.Encoding.UTF8;
+        var tenantUtf8 = utf8.GetBytes(tenant);
+        var groupUtf8 = utf8.GetBytes(groupEvent.GroupId);
+        var version = states.Version(groupEvent.TimestampMicros, utf8.GetBytes(groupEvent.EventId)).ToArray();
+        foreach (var trait in groupEvent.Traits)
+        {
+            states.Add(tenantUtf8, groupUtf8, utf8.GetBytes(trait.Key), utf8.GetBytes(trait.Json ?? string.Empty), version);
+        }
     }
 
     public async Task<bool> IsHealthyAsync(CancellationToken cancellationToken)

@@ -42,8 +42,23 @@ internal sealed record ClickHouseTable(string Name, string Columns, string Engin
     /// <summary>A <c>SETTINGS</c> clause, e.g. a finer <c>index_granularity</c> for a table read by key ranges.</summary>
     public string? Settings { get; init; }
 
+    /// <summary>A table that stores nothing (<c>ENGINE = Null</c>): its inserts only feed the views reading it.</summary>
+    public bool StoresNothing => Engine == "Null";
+
     public IEnumerable<string> Create(ClickHouseLayout layout)
     {
+        if (StoresNothing)
+        {
+            // On a cluster each node's Null table feeds its own views; the Distributed table in front routes rows by shard.
+            yield return $"CREATE TABLE IF NOT EXISTS {layout.Storage(Name)}{layout.OnCluster} (\n{Columns}\n)\nENGINE = Null";
+            if (layout.IsCluster)
+            {
+                yield return CreateDistributed(layout);
+            }
+
+            yield break;
+        }
+
         var engine = layout.IsCluster
             ? $"Replicated{Engine}({Quote($"{layout.ReplicationPath}/{layout.Database}/{ReplicaPathName ?? Name + "_local"}")}, '{{replica}}'{(Version is null ? "" : ", " + Version)})"
             : $"{Engine}({Version})";
@@ -107,9 +122,10 @@ internal sealed record ClickHouseMigration(int Version, string Description, Func
 /// <item><c>events</c>: one row per event with its traits as parallel arrays (<c>trait_keys</c>, <c>trait_values</c>;
 /// a clear is ''), ReplacingMergeTree keyed (tenant, group_id, event_id); a stored duplicate is the same key and merges
 /// away. Reads count <c>uniqExact(event_id)</c> and group history by event, so a duplicate not yet merged never counts.</item>
-/// <item><c>current_traits_by_key</c> (version 3; version 2 had <c>current_traits</c>, sorted by group):
+/// <item><c>trait_states</c> (version 4; version 3 had <c>current_traits_by_key</c>, version 2 <c>current_traits</c>, sorted by group):
 /// AggregatingMergeTree keyed (tenant, trait_key, group_id) of <c>argMaxState(value, version)</c>, the version being
-/// text in (event_us, event_id) order, fed by a view with <c>ARRAY JOIN</c>. A clear is a value like any other (''), so
+/// text in (event_us, event_id) order; since version 5 fed through <c>trait_changes</c> (a Null table and its view) with
+/// the shipper's latest change per key, before that by a view of <c>events</c> with <c>ARRAY JOIN</c>. A clear is a value like any other (''), so
 /// it wins when it is latest and is never skipped. A duplicate adds an identical (value, version) pair, which cannot
 /// change a maximum. Profiles, listings, filters and counts read it; a filter or count reads only its keys' ranges.</item>
 /// <item><c>user_groups</c>: AggregatingMergeTree of minState/maxState of the event time keyed (tenant, user_id, group_id),
@@ -243,6 +259,42 @@ internal static class ClickHouseSchema
     public static readonly ClickHouseView TraitStatesView = CurrentTraitsByKeyView with { Name = "trait_states_mv", Target = "trait_states" };
 
     /// <summary>
+    /// Version 5: the current state's changes as the shipper sends them, the latest change per (tenant, trait, group)
+    /// over many blocks (<see cref="PendingTraitStates"/>), with their version text. Nothing is stored here: the view
+    /// folds the rows into <see cref="TraitStates"/>, whose argMax takes the same maximum it took over every event.
+    /// </summary>
+    public static readonly ClickHouseTable TraitChanges = new("trait_changes", """
+            tenant    String,
+            trait_key String,
+            group_id  String,
+            value     String,
+            version   String
+        """, "Null", Version: null, PartitionBy: null, OrderBy: "");
+
+    public static readonly ClickHouseView TraitChangesView = new("trait_changes_mv", "trait_states", "trait_changes", """
+        SELECT tenant, trait_key, group_id, argMaxState(value, version) AS state
+        FROM {source}
+        GROUP BY tenant, trait_key, group_id
+        """);
+
+    /// <summary>
+    /// Migration 5: <c>trait_states</c> is fed by the shipper's flushes instead of by a view over every insert into
+    /// <c>events</c>. The new table and view come first, then the old view goes; existing states stay as they are.
+    /// An ingest of an older build still running after this feeds <c>events</c> only: its events' current traits
+    /// reach <c>trait_states</c> when the group next changes (docs/decisions.md says how to rebuild them).
+    /// </summary>
+    private static IEnumerable<ClickHouseStep> StateFromShipper(ClickHouseLayout layout)
+    {
+        foreach (var statement in TraitChanges.Create(layout))
+        {
+            yield return statement;
+        }
+
+        yield return TraitChangesView.Create(layout);
+        yield return $"DROP TABLE IF EXISTS {layout.Table(TraitStatesView.Name)}{layout.OnCluster}";
+    }
+
+    /// <summary>
     /// Migrations 3 and 4 move the current state into a new table: the new table and its view first, so that from then
     /// on every insert feeds both (another ingest still running the old build included); then the old table's states
     /// are copied over and the old view and table dropped. An argMax state merged with itself is unchanged, so a state
@@ -360,9 +412,14 @@ internal static class ClickHouseSchema
             static layout => MoveCurrentState(layout, CurrentTraits, CurrentTraitsView, CurrentTraitsByKey, CurrentTraitsByKeyView)),
         new(4, "current state in 256-row granules (trait_states), filled from current_traits_by_key, which is dropped",
             static layout => MoveCurrentState(layout, CurrentTraitsByKey, CurrentTraitsByKeyView, TraitStates, TraitStatesView)),
+        new(5, "trait_states fed from trait_changes (the shipper's latest change per key over many blocks) instead of a view of every insert into events",
+            StateFromShipper),
     ];
 
     public static int LatestVersion => Migrations[^1].Version;
+
+    /// <summary>The version from which the shipper's state changes feed <c>trait_states</c> (no view of <c>events</c> does).</summary>
+    public const int StatesFromShipperVersion = 5;
 
     public static string CreateDatabase(ClickHouseLayout layout) =>
         $"CREATE DATABASE IF NOT EXISTS {ClickHouseSql.Identifier(layout.Database)}{layout.OnCluster}";

@@ -9,9 +9,10 @@ namespace Platform.Ingest.Storage.ClickHouse;
 /// string as length-prefixed UTF-8, as RowBinary does, so the bytes are copied across without building an event, a
 /// string or a trait array. The shipper's blocks live about a second, long enough for objects to reach the GC's oldest
 /// generation; this keeps a block down to one pooled buffer. Writes exactly what <see cref="ClickHouseEventStore.WriteRows"/>
-/// writes for the same batches (a test holds the two to it), including "the first occurrence of an event wins".
+/// writes for the same batches (a test holds the two to it), including "the first occurrence of an event wins", and adds
+/// each stored event's traits to the shipper's <see cref="PendingTraitStates"/>.
 /// </summary>
-internal sealed class EncodedRows(int events) : IShippingBlock, IEncodedEventVisitor
+internal sealed class EncodedRows(int events, PendingTraitStates states) : IShippingBlock, IEncodedEventVisitor
 {
     // One block at a time ships, so one set of seen keys serves them all: at 20,000 events it is a megabyte on the
     // large object heap, which a new set per block would add every second.
@@ -49,16 +50,15 @@ internal sealed class EncodedRows(int events) : IShippingBlock, IEncodedEventVis
 
         // Column order as in ClickHouseEventStore.EventColumns.
         _rows.Utf8(_tenantUtf8);
+        Span<byte> hex = stackalloc byte[32];
+        scoped ReadOnlySpan<byte> eventId = e.EventId;
         if (e.IdIsKeyHex)
         {
-            Span<byte> hex = stackalloc byte[32];
             IngestBatchCodec.WriteKeyHex(e.Key, hex);
-            _rows.Utf8(hex);
+            eventId = hex;
         }
-        else
-        {
-            _rows.Utf8(e.EventId);
-        }
+
+        _rows.Utf8(eventId);
 
         _rows.UInt8(e.HasMessageId ? (byte)0 : (byte)1);
         if (e.HasMessageId)
@@ -90,6 +90,16 @@ internal sealed class EncodedRows(int events) : IShippingBlock, IEncodedEventVis
         }
 
         _rows.UInt64(_receivedUs);
+
+        // The event's traits as current-state changes, kept until the shipper flushes them (after this block's insert).
+        if (e.Traits.Count > 0)
+        {
+            var version = states.Version(e.TimestampMicros, eventId);
+            foreach (var trait in e.Traits)
+            {
+                states.Add(_tenantUtf8, e.GroupId, trait.Key, trait.Json, version);
+            }
+        }
     }
 
     public void Dispose()

@@ -49,6 +49,24 @@ internal sealed class FaultInjectingStore(IEventStore inner) : IEventStore, IGro
         Inserted(counted.Events);
     }
 
+    public int PendingStates => ((IShippingTarget)inner).PendingStates;
+
+    /// <summary>The current-state insert fails and is held like the events' inserts, without counting as one.</summary>
+    public async Task FlushStatesAsync(CancellationToken cancellationToken)
+    {
+        if (_gate is { } gate)
+        {
+            await gate.Task;
+        }
+
+        if (Volatile.Read(ref _failuresLeft) > 0 && Interlocked.Decrement(ref _failuresLeft) >= 0)
+        {
+            throw new IOException("injected storage failure");
+        }
+
+        await ((IShippingTarget)inner).FlushStatesAsync(cancellationToken);
+    }
+
     private async Task BeforeInsertAsync()
     {
         InsertCalls++;

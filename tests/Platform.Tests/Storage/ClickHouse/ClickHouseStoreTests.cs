@@ -160,6 +160,43 @@ public sealed class ClickHouseStoreTests(ClickHouseFixture fixture) : IAsyncLife
             await _store.GetCurrentTraitsAsync("t1", "acme", default));
     }
 
+    /// <summary>
+    /// The current state is the latest change per key collapsed in ingest and again in storage (trait_changes): it must be
+    /// what argMax over every stored event gives, whatever the order, the ties, the clears and the repeats, and however
+    /// the events are split between inserts.
+    /// </summary>
+    [Fact]
+    public async Task The_current_state_is_the_argmax_of_every_stored_event_however_the_events_are_split()
+    {
+        var random = new Random(512);
+        var events = Enumerable.Range(1, 600).Select(i => Event(
+            random.Next(1, 400),
+            groupId: $"g{random.Next(8)}",
+            micros: At(random.Next(5)),
+            traits: [.. new[] { "plan", "seats", "region" }.Where(_ => random.Next(3) > 0)
+                .Select(key => Trait(key, random.Next(4) == 0 ? null : $"\"{key}-{random.Next(3)}\""))])).ToList();
+        for (var at = 0; at < events.Count;)
+        {
+            var take = Math.Min(random.Next(1, 120), events.Count - at);
+            await _store.InsertAsync([Batch(random.Next(2) == 0 ? "t1" : "t2", [.. events.Skip(at).Take(take)])], default);
+            at += take;
+        }
+
+        var db = _options.Database;
+        var fromStates = await SqlAsync($"""
+            SELECT tenant, group_id, trait_key, argMaxMerge(state) AS v FROM {db}.trait_states
+            GROUP BY tenant, group_id, trait_key ORDER BY tenant, group_id, trait_key FORMAT TSV
+            """);
+        var fromEvents = await SqlAsync($"""
+            SELECT tenant, group_id, trait_key, argMax(trait_value, {ClickHouseSchema.VersionText}) AS v FROM {db}.events
+            ARRAY JOIN trait_keys AS trait_key, trait_values AS trait_value
+            GROUP BY tenant, group_id, trait_key ORDER BY tenant, group_id, trait_key FORMAT TSV
+            """);
+
+        Assert.True(fromEvents.Split('\n').Length > 30, fromEvents);
+        Assert.Equal(fromEvents, fromStates);
+    }
+
     [Fact]
     public async Task A_tie_on_timestamp_goes_to_the_greater_event_id()
     {

@@ -30,8 +30,10 @@ public sealed class EncodedRowsTests
                 batches.Add(new IngestBatch { Tenant = first.Tenant, ReceivedAtMicros = 1, Events = [first.Events[0], .. first.Events] });
             }
 
-            using var expected = ClickHouseEventStore.WriteRows(batches);
-            using var encoded = new EncodedRows(16);
+            var expectedStates = new PendingTraitStates();
+            var encodedStates = new PendingTraitStates();
+            using var expected = ClickHouseEventStore.WriteRows(batches, expectedStates);
+            using var encoded = new EncodedRows(16, encodedStates);
             var events = 0;
             foreach (var batch in batches)
             {
@@ -40,6 +42,10 @@ public sealed class EncodedRowsTests
 
             Assert.Equal(batches.Sum(b => b.Events.Count), events);
             Assert.True(expected.WrittenSpan.SequenceEqual(encoded.Rows.WrittenSpan), $"round {round}: the rows differ");
+            using var expectedStateRows = expectedStates.Write();
+            using var encodedStateRows = encodedStates.Write();
+            Assert.Equal(expectedStates.Count, encodedStates.Count);
+            Assert.True(expectedStateRows.WrittenSpan.SequenceEqual(encodedStateRows.WrittenSpan), $"round {round}: the state rows differ");
         }
     }
 
@@ -48,7 +54,7 @@ public sealed class EncodedRowsTests
     {
         var batch = Storable(LogTestData.Batch(new Random(3), 1));
         var bytes = Encode(new IngestBatch { Tenant = batch.Tenant, ReceivedAtMicros = -1, Events = batch.Events });
-        using var rows = new EncodedRows(1);
+        using var rows = new EncodedRows(1, new PendingTraitStates());
 
         Assert.Throws<LogCorruptException>(() => rows.Add(bytes));
     }

@@ -234,10 +234,10 @@ internal sealed partial class ClickHouseEventStore : IEventStore, IShippingTarge
         var utf8 = System.Text.Encoding.UTF8;
         var tenantUtf8 = utf8.GetBytes(tenant);
         var groupUtf8 = utf8.GetBytes(groupEvent.GroupId);
-        var version = states.Version(groupEvent.TimestampMicros, utf8.GetBytes(groupEvent.EventId)).ToArray();
+        states.Version(groupEvent.TimestampMicros, utf8.GetBytes(groupEvent.EventId));
         foreach (var trait in groupEvent.Traits)
         {
-            states.Add(tenantUtf8, groupUtf8, utf8.GetBytes(trait.Key), utf8.GetBytes(trait.Json ?? string.Empty), version);
+            states.Add(tenantUtf8, groupUtf8, utf8.GetBytes(trait.Key), utf8.GetBytes(trait.Json ?? string.Empty));
         }
     }
 

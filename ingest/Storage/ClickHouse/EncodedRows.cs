@@ -94,10 +94,10 @@ internal sealed class EncodedRows(int events, PendingTraitStates states) : IShip
         // The event's traits as current-state changes, kept until the shipper flushes them (after this block's insert).
         if (e.Traits.Count > 0)
         {
-            var version = states.Version(e.TimestampMicros, eventId);
+            states.Version(e.TimestampMicros, eventId);
             foreach (var trait in e.Traits)
             {
-                states.Add(_tenantUtf8, e.GroupId, trait.Key, trait.Json, version);
+                states.Add(_tenantUtf8, e.GroupId, trait.Key, trait.Json);
             }
         }
     }

@@ -30,17 +30,22 @@ internal sealed class PendingTraitStates
     private readonly Dictionary<byte[], Latest>.AlternateLookup<ReadOnlySpan<byte>> _lookup;
     private byte[] _scratch = new byte[256];
 
+    // The current event's version as an array, made when its first trait is kept and shared by the rest of its traits.
+    private byte[]? _version;
+    private int _versionIdLength;
+
     public PendingTraitStates() => _lookup = _latest.GetAlternateLookup<ReadOnlySpan<byte>>();
 
     /// <summary>Keys held (one state row each when written).</summary>
     public int Count => _latest.Count;
 
     /// <summary>
-    /// Starts an event: its time and id make the version its traits are compared by. Returns the version's bytes, to be
-    /// passed to <see cref="Add"/> for each of the event's traits.
+    /// Starts an event: its time and id make the version its traits (<see cref="Add"/>, until the next call) are
+    /// compared by. Returns the version's bytes.
     /// </summary>
     public ReadOnlySpan<byte> Version(long eventMicros, ReadOnlySpan<byte> eventId)
     {
+        _version = null;
         var length = VersionDigits + eventId.Length;
         if (_scratch.Length < length)
         {
@@ -55,12 +60,17 @@ internal sealed class PendingTraitStates
         }
 
         eventId.CopyTo(_scratch.AsSpan(VersionDigits));
+        _versionIdLength = eventId.Length;
         return _scratch.AsSpan(0, length);
     }
 
-    /// <summary>One trait of an event: kept when it is newer than what the key holds. A clear is the value '' (empty).</summary>
-    public void Add(ReadOnlySpan<byte> tenant, ReadOnlySpan<byte> groupId, ReadOnlySpan<byte> traitKey, ReadOnlySpan<byte> value, ReadOnlySpan<byte> version)
+    /// <summary>
+    /// One trait of the event <see cref="Version"/> started: kept when it is newer than what the key holds. A clear is
+    /// the value '' (empty). A value equal to the one held (a group re-sent as it was) keeps the held bytes.
+    /// </summary>
+    public void Add(ReadOnlySpan<byte> tenant, ReadOnlySpan<byte> groupId, ReadOnlySpan<byte> traitKey, ReadOnlySpan<byte> value)
     {
+        var version = _scratch.AsSpan(0, VersionDigits + _versionIdLength);
         var keyLength = tenant.Length + groupId.Length + traitKey.Length + 2;
         var rented = keyLength > 512 ? ArrayPool<byte>.Shared.Rent(keyLength) : null;
         Span<byte> key = rented ?? stackalloc byte[512];
@@ -73,11 +83,11 @@ internal sealed class PendingTraitStates
 
         if (!_lookup.TryGetValue(key, out var storedKey, out var latest))
         {
-            _latest.Add(key.ToArray(), new Latest(value.ToArray(), version.ToArray()));
+            _latest.Add(key.ToArray(), new Latest(value.ToArray(), _version ??= version.ToArray()));
         }
         else if (version.SequenceCompareTo(latest.Version) > 0)
         {
-            _latest[storedKey] = new Latest(value.ToArray(), version.ToArray());
+            _latest[storedKey] = new Latest(value.SequenceEqual(latest.Value) ? latest.Value : value.ToArray(), _version ??= version.ToArray());
         }
 
         if (rented is not null)

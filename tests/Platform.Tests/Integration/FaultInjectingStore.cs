@@ -54,22 +54,18 @@ internal sealed class FaultInjectingStore(IEventStore inner) : IEventStore, IGro
     /// <summary>The current-state insert fails and is held like the events' inserts, without counting as one.</summary>
     public async Task FlushStatesAsync(CancellationToken cancellationToken)
     {
-        if (_gate is { } gate)
-        {
-            await gate.Task;
-        }
-
-        if (Volatile.Read(ref _failuresLeft) > 0 && Interlocked.Decrement(ref _failuresLeft) >= 0)
-        {
-            throw new IOException("injected storage failure");
-        }
-
+        await HoldOrFailAsync();
         await ((IShippingTarget)inner).FlushStatesAsync(cancellationToken);
     }
 
-    private async Task BeforeInsertAsync()
+    private Task BeforeInsertAsync()
     {
         InsertCalls++;
+        return HoldOrFailAsync();
+    }
+
+    private async Task HoldOrFailAsync()
+    {
         if (_gate is { } gate)
         {
             await gate.Task;

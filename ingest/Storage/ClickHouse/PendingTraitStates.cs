@@ -1,6 +1,6 @@
 using System.Buffers;
 using System.Buffers.Text;
-using System.Diagnostics.CodeAnalysis;
+using System.Runtime.InteropServices;
 
 namespace Platform.Ingest.Storage.ClickHouse;
 
@@ -12,10 +12,15 @@ namespace Platform.Ingest.Storage.ClickHouse;
 /// per block (measured in docs/decisions.md, "The current state, flushed by the shipper").
 /// "Latest" is the order <c>argMax</c> uses in storage: the version text, <c>event_us + 10^19</c> in 20 digits followed
 /// by the event id's UTF-8 bytes, compared bytewise. Keeping the maximum here and again in storage gives the state the
-/// view over every event gave. Everything is kept as UTF-8 bytes, as it comes out of the log, and written out as
-/// RowBinary, so a key costs one allocation when it first appears and its value one per newer change.
-/// Not thread-safe: the shipper's loop (or one insert call) owns an instance.
+/// view over every event gave.
 /// </summary>
+/// <remarks>
+/// Hot path (every shipped trait passes through <see cref="Add"/>). Keys, values and versions are UTF-8 bytes, as they
+/// come out of the log, copied into large reused chunks (<see cref="ByteArena"/>); the dictionary holds only offsets.
+/// An earlier version held a small array per key and per value: they lived for the whole state interval, so every
+/// young-generation collection had to promote them (about a kilobyte per event), which made ingest's GC pauses long;
+/// and a lookup chased three separate objects. Not thread-safe: the shipper's loop (or one insert call) owns an instance.
+/// </remarks>
 internal sealed class PendingTraitStates
 {
     /// <summary>The columns of <see cref="Write"/>, in order.</summary>
@@ -26,18 +31,37 @@ internal sealed class PendingTraitStates
 
     private const int VersionDigits = 20;
 
-    private readonly Dictionary<byte[], Latest> _latest = new(ByteKeyComparer.Instance);
-    private readonly Dictionary<byte[], Latest>.AlternateLookup<ReadOnlySpan<byte>> _lookup;
+    private readonly ByteArena _arena;
+    private readonly Dictionary<ByteArena.Slice, Latest> _latest;
+    private readonly Dictionary<ByteArena.Slice, Latest>.AlternateLookup<ReadOnlySpan<byte>> _lookup;
     private byte[] _scratch = new byte[256];
+    private byte[] _key = new byte[512];
 
-    // The current event's version as an array, made when its first trait is kept and shared by the rest of its traits.
-    private byte[]? _version;
+    // The current event's version in the arena, copied there when its first trait is kept and shared by the rest.
+    private ByteArena.Slice? _version;
     private int _versionIdLength;
 
-    public PendingTraitStates() => _lookup = _latest.GetAlternateLookup<ReadOnlySpan<byte>>();
+    // Bytes the held keys, values and versions take (versions counted once per key: an upper bound); what a compaction keeps.
+    private long _liveBytes;
+
+    public PendingTraitStates()
+        : this(ByteArena.DefaultChunkBytes)
+    {
+    }
+
+    /// <summary>With chunks of <paramref name="chunkBytes"/> (tests use small ones to cross chunk ends often).</summary>
+    internal PendingTraitStates(int chunkBytes)
+    {
+        _arena = new ByteArena(chunkBytes);
+        _latest = new Dictionary<ByteArena.Slice, Latest>(_arena);
+        _lookup = _latest.GetAlternateLookup<ReadOnlySpan<byte>>();
+    }
 
     /// <summary>Keys held (one state row each when written).</summary>
     public int Count => _latest.Count;
+
+    /// <summary>Bytes the arena has handed out since the last <see cref="Clear"/> or compaction (tests watch it stay bounded).</summary>
+    internal long ArenaBytes => _arena.UsedBytes;
 
     /// <summary>
     /// Starts an event: its time and id make the version its traits (<see cref="Add"/>, until the next call) are
@@ -72,27 +96,42 @@ internal sealed class PendingTraitStates
     {
         var version = _scratch.AsSpan(0, VersionDigits + _versionIdLength);
         var keyLength = tenant.Length + groupId.Length + traitKey.Length + 2;
-        var rented = keyLength > 512 ? ArrayPool<byte>.Shared.Rent(keyLength) : null;
-        Span<byte> key = rented ?? stackalloc byte[512];
-        key = key[..keyLength];
+        if (_key.Length < keyLength)
+        {
+            _key = new byte[Math.Max(keyLength, _key.Length * 2)];
+        }
+
+        var key = _key.AsSpan(0, keyLength);
         tenant.CopyTo(key);
         key[tenant.Length] = Separator;
         groupId.CopyTo(key[(tenant.Length + 1)..]);
         key[tenant.Length + 1 + groupId.Length] = Separator;
         traitKey.CopyTo(key[(tenant.Length + groupId.Length + 2)..]);
 
-        if (!_lookup.TryGetValue(key, out var storedKey, out var latest))
+        // One hash lookup whether the key is new or held; a new key's bytes go to the arena (the comparer's Create).
+        ref var latest = ref CollectionsMarshal.GetValueRefOrAddDefault(_lookup, key, out var held);
+        if (!held)
         {
-            _latest.Add(key.ToArray(), new Latest(value.ToArray(), _version ??= version.ToArray()));
+            latest = new Latest(_arena.Add(value), _version ??= _arena.Add(version));
+            _liveBytes += keyLength + value.Length + version.Length;
         }
-        else if (version.SequenceCompareTo(latest.Version) > 0)
+        else if (version.SequenceCompareTo(_arena.Span(latest.Version)) > 0)
         {
-            _latest[storedKey] = new Latest(value.SequenceEqual(latest.Value) ? latest.Value : value.ToArray(), _version ??= version.ToArray());
+            var heldValue = latest.Value;
+            var same = value.SequenceEqual(_arena.Span(heldValue));
+            latest = new Latest(same ? heldValue : _arena.Add(value), _version ??= _arena.Add(version));
+            _liveBytes += value.Length - heldValue.Length;
+        }
+        else
+        {
+            return;
         }
 
-        if (rented is not null)
+        // Values replaced many times within one interval leave their old bytes behind; copy out what is held when the
+        // leftovers dominate, so memory follows the keys held, not the changes seen.
+        if (_arena.UsedBytes > _arena.ChunkBytes * 8L && _arena.UsedBytes > _liveBytes * 4)
         {
-            ArrayPool<byte>.Shared.Return(rented);
+            Compact();
         }
     }
 
@@ -100,43 +139,59 @@ internal sealed class PendingTraitStates
     public RowBinaryWriter Write()
     {
         var rows = new RowBinaryWriter(_latest.Count * 96);
-        foreach (var (key, latest) in _latest)
+        foreach (var (slice, latest) in _latest)
         {
-            var span = key.AsSpan();
+            var span = _arena.Span(slice);
             var first = span.IndexOf(Separator);
             var second = first + 1 + span[(first + 1)..].IndexOf(Separator);
             rows.Utf8(span[..first]);
             rows.Utf8(span[(second + 1)..]);
             rows.Utf8(span[(first + 1)..second]);
-            rows.Utf8(latest.Value);
-            rows.Utf8(latest.Version);
+            rows.Utf8(_arena.Span(latest.Value));
+            rows.Utf8(_arena.Span(latest.Version));
         }
 
         return rows;
     }
 
-    public void Clear() => _latest.Clear();
-
-    private readonly record struct Latest(byte[] Value, byte[] Version);
-
-    /// <summary>Byte-array keys by content, looked up by span without allocating.</summary>
-    private sealed class ByteKeyComparer : IEqualityComparer<byte[]>, IAlternateEqualityComparer<ReadOnlySpan<byte>, byte[]>
+    /// <summary>Forgets every key; the arena's chunks are kept for the next interval.</summary>
+    public void Clear()
     {
-        public static readonly ByteKeyComparer Instance = new();
+        _latest.Clear();
+        _arena.Reset();
+        _version = null;
+        _liveBytes = 0;
+    }
 
-        public bool Equals(byte[]? x, byte[]? y) => x.AsSpan().SequenceEqual(y);
-
-        public int GetHashCode([DisallowNull] byte[] obj) => GetHashCode(obj.AsSpan());
-
-        public bool Equals(ReadOnlySpan<byte> alternate, byte[] other) => alternate.SequenceEqual(other);
-
-        public int GetHashCode(ReadOnlySpan<byte> alternate)
+    /// <summary>Copies the held keys, values and versions into fresh chunks, leaving replaced values behind.</summary>
+    private void Compact()
+    {
+        var held = new List<(ByteArena.Slice Key, Latest Latest)>(_latest.Count);
+        foreach (var (key, latest) in _latest)
         {
-            var hash = new HashCode();
-            hash.AddBytes(alternate);
-            return hash.ToHashCode();
+            held.Add((key, latest));
         }
 
-        public byte[] Create(ReadOnlySpan<byte> alternate) => alternate.ToArray();
+        var old = _arena.Detach();
+        _latest.Clear();
+        _liveBytes = 0;
+        var versions = new Dictionary<ByteArena.Slice, ByteArena.Slice>();
+        foreach (var (key, latest) in held)
+        {
+            if (!versions.TryGetValue(latest.Version, out var version))
+            {
+                version = _arena.Add(old.Span(latest.Version));
+                versions.Add(latest.Version, version);
+            }
+
+            var copy = _arena.Add(old.Span(key), key.Hash);
+            _latest.Add(copy, new Latest(_arena.Add(old.Span(latest.Value)), version));
+            _liveBytes += key.Length + latest.Value.Length + latest.Version.Length;
+        }
+
+        // The event in progress may add more traits under its version: it is among those copied only if it kept one.
+        _version = _version is { } current && versions.TryGetValue(current, out var moved) ? moved : null;
     }
+
+    private readonly record struct Latest(ByteArena.Slice Value, ByteArena.Slice Version);
 }

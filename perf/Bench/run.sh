@@ -13,6 +13,8 @@
 #   CONCURRENCY=32      closed-model senders                   OPEN_CONCURRENCY=256  open-model cap on requests in flight
 #   SUSTAINED=120       seconds of the sustained run (0 skips) SUSTAINED_RATE    requests/s (default: half the gateway's peak)
 #   READ_RATE=5         query API reads/s beside the writes    SEED_REQUESTS=200 writes (100 events each) the reads read
+#   READS=60            seconds of the reads-beside-writes scenario (at 5/s, 300 reads: about 60 listings and 35 counts,
+#                       enough for a p95 that is not one slow request)
 #   OUTAGE=40           seconds ClickHouse is stopped under half-peak load through the gateway (0 skips)
 #   OUTAGE_LEAD=10      seconds of load before the stop        OUTAGE_TAIL=30    seconds of load after the start again
 #   OUTAGE_STOP=kill    kill (SIGKILL, as abrupt as a crash) or term (SIGTERM, a clean shutdown)
@@ -32,6 +34,7 @@ cd "$(dirname "$0")/../.."
 
 DURATION=${DURATION:-20}; WARMUP=${WARMUP:-5}; CONCURRENCY=${CONCURRENCY:-32}; OPEN_CONCURRENCY=${OPEN_CONCURRENCY:-256}
 SUSTAINED=${SUSTAINED:-120}; SUSTAINED_RATE=${SUSTAINED_RATE:-}; READ_RATE=${READ_RATE:-5}; SEED_REQUESTS=${SEED_REQUESTS:-200}
+READS=${READS:-60}
 IDLE=${IDLE:-5}
 OUTAGE=${OUTAGE:-40}; OUTAGE_LEAD=${OUTAGE_LEAD:-10}; OUTAGE_TAIL=${OUTAGE_TAIL:-30}; OUTAGE_STOP=${OUTAGE_STOP:-kill}
 DRAIN_TIMEOUT=${DRAIN_TIMEOUT:-300}; SETTLE=${SETTLE:-60}
@@ -42,7 +45,7 @@ case "$OUTAGE_STOP" in kill|term) ;; *) echo "OUTAGE_STOP must be kill or term" 
 OUT=${OUT:-perf-results/bench-$(date -u +%Y%m%d-%H%M%S)}
 EVENTS=100
 command_line=""
-for knob in DURATION WARMUP IDLE CONCURRENCY OPEN_CONCURRENCY SUSTAINED SUSTAINED_RATE READ_RATE SEED_REQUESTS \
+for knob in DURATION WARMUP IDLE CONCURRENCY OPEN_CONCURRENCY SUSTAINED SUSTAINED_RATE READ_RATE READS SEED_REQUESTS \
   OUTAGE OUTAGE_LEAD OUTAGE_TAIL OUTAGE_STOP FLOOD FLOOD_QUIET FLOOD_QUIET_RATE FLOOD_QUIET_EVENTS FLOOD_CONCURRENCY FLOOD_EVENTS \
   FLOOD_LIMIT FLOOD_BURST FLOOD_RETRY DRAIN_TIMEOUT SETTLE OUT; do
   # Only what the caller set, so the recorded command is the one to type again.
@@ -275,9 +278,9 @@ writes bench-reads
 run seed --target "$gateway_url" "${w[@]}" --model closed --concurrency "$CONCURRENCY" --requests "$SEED_REQUESTS"
 window_start
 start reads --workload reads --target "$gateway_url" --token-file "$work/token-reads-read" --tenant bench-reads \
-  --seeded-events $((SEED_REQUESTS * EVENTS)) --model open --rate "$READ_RATE" --concurrency "$OPEN_CONCURRENCY" --duration "$DURATION"
+  --seeded-events $((SEED_REQUESTS * EVENTS)) --model open --rate "$READ_RATE" --concurrency "$OPEN_CONCURRENCY" --duration "$READS"
 writes bench-reads
-run load --target "$gateway_url" "${w[@]}" --model open --rate "$half_rate" --concurrency "$OPEN_CONCURRENCY" --duration "$DURATION"
+run load --target "$gateway_url" "${w[@]}" --model open --rate "$half_rate" --concurrency "$OPEN_CONCURRENCY" --duration "$READS"
 finish reads
 window_end
 
@@ -357,7 +360,7 @@ stop_sampler
   echo "dotnet=$(dotnet --version)"
   echo "clickhouse=$(ch 'SELECT version()' | tr -d '\n')"
   echo "redis=$(redis-server --version | sed -n 's/.*v=\([0-9.]*\).*/\1/p')"
-  echo "settings=DURATION=$DURATION s per scenario, WARMUP=$WARMUP s, IDLE=$IDLE s, CONCURRENCY=$CONCURRENCY, OPEN_CONCURRENCY=$OPEN_CONCURRENCY, $EVENTS events per request, half rate $half_rate requests/s (of the gateway's peak: $acked_peak events/s acked, $peak stored end to end), READ_RATE=$READ_RATE, SEED_REQUESTS=$SEED_REQUESTS, SUSTAINED=$SUSTAINED s, OUTAGE=$OUTAGE s ($OUTAGE_STOP; load $OUTAGE_LEAD s before, $OUTAGE_TAIL s after), FLOOD=$FLOOD s per phase ($FLOOD_QUIET quiet tenants at $FLOOD_QUIET_RATE requests/s of $FLOOD_QUIET_EVENTS events; $FLOOD_CONCURRENCY flooding senders of $FLOOD_EVENTS events, limit $FLOOD_LIMIT events/s, burst $FLOOD_BURST, retry $FLOOD_RETRY), DRAIN_TIMEOUT=$DRAIN_TIMEOUT s, SETTLE=$SETTLE s"
+  echo "settings=DURATION=$DURATION s per scenario, WARMUP=$WARMUP s, IDLE=$IDLE s, CONCURRENCY=$CONCURRENCY, OPEN_CONCURRENCY=$OPEN_CONCURRENCY, $EVENTS events per request, half rate $half_rate requests/s (of the gateway's peak: $acked_peak events/s acked, $peak stored end to end), READ_RATE=$READ_RATE for READS=$READS s, SEED_REQUESTS=$SEED_REQUESTS, SUSTAINED=$SUSTAINED s, OUTAGE=$OUTAGE s ($OUTAGE_STOP; load $OUTAGE_LEAD s before, $OUTAGE_TAIL s after), FLOOD=$FLOOD s per phase ($FLOOD_QUIET quiet tenants at $FLOOD_QUIET_RATE requests/s of $FLOOD_QUIET_EVENTS events; $FLOOD_CONCURRENCY flooding senders of $FLOOD_EVENTS events, limit $FLOOD_LIMIT events/s, burst $FLOOD_BURST, retry $FLOOD_RETRY), DRAIN_TIMEOUT=$DRAIN_TIMEOUT s, SETTLE=$SETTLE s"
   # ingest's own view at the end (log, ship lag, inserts): the names the report reads, as the exporter spells them.
   curl -sf "$ingest_url/metrics" >"$OUT/ingest-metrics.txt" 2>/dev/null || true
   for c in gateway ingest redis clickhouse; do

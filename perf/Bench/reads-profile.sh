@@ -32,6 +32,9 @@ hz=$(getconf CLK_TCK)
 cpu_ms() { awk -v hz="$hz" '{ printf "%d\n", ($14 + $15) * 1000 / hz }' "/proc/$1/stat" 2>/dev/null || echo 0; }
 declare -A cpu_before
 for c in "${!pid_of[@]}"; do cpu_before[$c]=$(cpu_ms "${pid_of[$c]}"); done
+# Ingest's garbage collector over the window (its own runtime metrics): pauses stop every request in flight.
+gc() { curl -s "$ingest_url/metrics" | awk '/^dotnet_gc_pause_time_seconds_total/ { p = $2 } /^dotnet_gc_heap_total_allocated_bytes_total/ { a = $2 } /^dotnet_gc_collections_total/ { n += $2 } END { printf "%.3f %.0f %d\n", p, a, n }'; }
+read -r gc_pause0 gc_alloc0 gc_n0 < <(gc)
 dotnet "$loadgen_dll" --out "$OUT/reads" --workload reads --target "$target" --token-file "$work/tr" --tenant bench-reads \
   --seeded-events 20000 --model open --rate 5 --concurrency 8 --duration "$DURATION" > "$OUT/reads.log" 2>&1 &
 rp=$!
@@ -39,6 +42,9 @@ dotnet "$loadgen_dll" --out "$OUT/load" --target "$target" --token-file "$work/t
 wait $rp || true
 echo "CPU over the reads and writes (s of one core; the load generators not counted):"
 for c in "${!pid_of[@]}"; do echo "  $c $(( ($(cpu_ms "${pid_of[$c]}") - ${cpu_before[$c]}) / 1000 ))"; done
+read -r gc_pause1 gc_alloc1 gc_n1 < <(gc)
+awk -v p="$gc_pause1" -v p0="$gc_pause0" -v a="$gc_alloc1" -v a0="$gc_alloc0" -v n="$gc_n1" -v n0="$gc_n0" 'BEGIN {
+  printf "ingest GC over the window: %d collections, %.0f ms paused, %.0f MB allocated\n", n - n0, (p - p0) * 1000, (a - a0) / 1e6 }'
 grep -E '^\|' "$OUT/reads.log" | head -40
 ch "SYSTEM FLUSH LOGS"
 ch "SELECT multiIf(query LIKE '%HAVING%' AND query LIKE '%TOTALS%', 'counts', query LIKE '%HAVING%', 'page', query LIKE '%group_id IN (%', 'fill', query LIKE '%count() AS members%', 'profile-members', query LIKE '%GROUP BY trait_key%', 'profile-traits', query LIKE '%user_id AS id%', 'users', query LIKE '%INSERT%', 'insert', 'other') AS kind,

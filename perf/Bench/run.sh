@@ -28,7 +28,8 @@
 #                       merges included) to go quiet
 #   OUT=perf-results/bench-<time>                              the results directory
 # With the defaults a run took 6½ to 8½ minutes on our busy 2-core machine, build included (2½ less with SUSTAINED=0),
-# before the outage scenario: it adds OUTAGE_LEAD + OUTAGE + OUTAGE_TAIL seconds, ClickHouse's restart and the drain.
+# before the outage scenario (it adds OUTAGE_LEAD + OUTAGE + OUTAGE_TAIL seconds, ClickHouse's restart and the drain)
+# and READS (40 s more than the reads scenario's 20 s before it).
 set -euo pipefail
 cd "$(dirname "$0")/../.."
 

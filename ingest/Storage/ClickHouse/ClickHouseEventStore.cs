@@ -131,7 +131,8 @@ internal sealed partial class ClickHouseEventStore : IEventStore, IShippingTarge
 
     public async Task<InsertOutcome> InsertAsync(IReadOnlyList<IngestBatch> batches, CancellationToken cancellationToken)
     {
-        var states = new PendingTraitStates();
+        // Lives for this call only: small chunks (below the large object heap's threshold) rather than the shipper's 1 MB.
+        var states = new PendingTraitStates(chunkBytes: 64 * 1024);
         using var rows = WriteRows(batches, states);
         if (rows.Length > 0)
         {

@@ -208,12 +208,7 @@ internal sealed partial class LogShipper : BackgroundService
     /// </summary>
     private async Task<bool> WaitForMoreAsync(IngestLogReader reader, long oldestAppendedAtMicros, CancellationToken stoppingToken)
     {
-        Task flush;
-        lock (_signalLock)
-        {
-            flush = _flushSignal.Task;
-        }
-
+        var flush = FlushSignal();
         if (flush.IsCompleted)
         {
             ResetFlush();
@@ -247,12 +242,7 @@ internal sealed partial class LogShipper : BackgroundService
     /// </summary>
     private async Task<bool> WaitWhileStatesPendAsync(IngestLogReader reader, CancellationToken stoppingToken)
     {
-        Task flush;
-        lock (_signalLock)
-        {
-            flush = _flushSignal.Task;
-        }
-
+        var flush = FlushSignal();
         var left = _options.StateInterval - _time.GetElapsedTime(_pendingSince);
         var wait = left < _options.MaxBlockAge ? left : _options.MaxBlockAge;
         if (flush.IsCompleted || wait <= TimeSpan.Zero)
@@ -304,14 +294,8 @@ internal sealed partial class LogShipper : BackgroundService
     /// <summary>Whether the pending states are to be written now rather than gathered further.</summary>
     private bool StatesDue(bool stopping)
     {
-        bool flushRequested;
-        lock (_signalLock)
-        {
-            flushRequested = _flushSignal.Task.IsCompleted;
-        }
-
         // A log over half full (catching up after an outage) needs its space back more than storage needs fewer state rows.
-        return stopping || _flushAsked || flushRequested || _target.PendingStates == 0 || _target.PendingStates >= _options.MaxPendingStates
+        return stopping || _flushAsked || FlushSignal().IsCompleted || _target.PendingStates == 0 || _target.PendingStates >= _options.MaxPendingStates
             || _time.GetElapsedTime(_pendingSince) >= _options.StateInterval || _log.UnshippedBytes > _log.MaxBytes / 2;
     }
 
@@ -441,6 +425,15 @@ internal sealed partial class LogShipper : BackgroundService
         lock (_signalLock)
         {
             _flushSignal.TrySetResult();
+        }
+    }
+
+    /// <summary>The current flush request: completed once a request asked for one, until <see cref="ResetFlush"/>.</summary>
+    private Task FlushSignal()
+    {
+        lock (_signalLock)
+        {
+            return _flushSignal.Task;
         }
     }
 

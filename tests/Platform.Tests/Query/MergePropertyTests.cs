@@ -11,7 +11,8 @@ namespace Platform.Tests.Query;
 
 /// <summary>
 /// The merge rule as a property, end to end: for random trait updates delivered in random order, split into random
-/// requests, with random retries, the profile the query API serves equals a reference fold by (timestamp, event id).
+/// requests, with random retries, the profile the query API serves equals a reference fold by (timestamp, event id);
+/// and so do the listings and counts built from every group's current traits.
 /// </summary>
 public class MergePropertyTests
 {
@@ -72,6 +73,101 @@ public class MergePropertyTests
 
             Assert.Equal(expected, traits.ToDictionary(t => t.Key, t => t.Value!.ToJsonString()));
         }, iter: 40, threads: 1);
+    }
+
+    /// <summary>Several groups of one tenant: each group's updates, delivered shuffled together in random requests.</summary>
+    private static readonly Gen<(Update[][] Groups, int Seed, int[] Cuts)> GenTenant =
+        Gen.Select(GenUpdate.Array[1, 6].Array[1, 6], Gen.Int, Gen.Int[1, 8].Array[12], (groups, seed, cuts) => (groups, seed, cuts));
+
+    [Fact]
+    public async Task Listings_and_counts_equal_the_reference_fold_of_every_group()
+    {
+        using var host = CreateHost();
+        var parser = ParserFixture.Create();
+        var scenario = 0;
+
+        await GenTenant.SampleAsync(async input =>
+        {
+            // A tenant per scenario: listings and counts cover all of a tenant's groups.
+            var tenant = $"p{Interlocked.Increment(ref scenario)}";
+            var events = input.Groups
+                .SelectMany((updates, g) => updates.Select((update, i) => (Group: $"g{g}", Json: Json($"g{g}", i, update))))
+                .ToList();
+            var random = new Random(input.Seed);
+            random.Shuffle(System.Runtime.InteropServices.CollectionsMarshal.AsSpan(events));
+            for (int start = 0, cut = 0; start < events.Count; cut++)
+            {
+                var size = Math.Min(input.Cuts[cut % input.Cuts.Length], events.Count - start);
+                using var response = await host.PostAsync("[" + string.Join(",", events.Skip(start).Take(size).Select(e => e.Json)) + "]", tenant);
+                Assert.True(response.StatusCode == HttpStatusCode.OK, await response.Content.ReadAsStringAsync());
+                start += size;
+            }
+
+            var profiles = events
+                .GroupBy(e => e.Group)
+                .ToDictionary(
+                    g => g.Key,
+                    g => Fold(g.Select(e => Assert.Single(parser.Parse(System.Text.Encoding.UTF8.GetBytes(e.Json), tenant).Events))),
+                    StringComparer.Ordinal);
+
+            async Task<JsonNode> GetAsync(string path)
+            {
+                using var request = new HttpRequestMessage(HttpMethod.Get, path);
+                request.Headers.Authorization = new AuthenticationHeaderValue("Bearer", host.Token(tenant, PlatformScopes.AnalyticsRead));
+                using var answer = await host.Client.SendAsync(request);
+                var body = await answer.Content.ReadAsStringAsync();
+                Assert.True(answer.StatusCode == HttpStatusCode.OK, $"{path}: {body}");
+                return JsonNode.Parse(body)!;
+            }
+
+            // Listings: the groups whose current traits pass every filter, in id order, each with its current traits.
+            (string Query, Func<Dictionary<string, string>, bool> Selects)[] listings =
+            [
+                ("", _ => true),
+                ("trait.plan=a", p => p.GetValueOrDefault("plan") == "\"a\""),
+                ("trait.plan=a&trait.plan=7", p => p.GetValueOrDefault("plan") is "\"a\"" or "7"),
+                ("trait.seats.gte=5", p => p.GetValueOrDefault("seats") == "7"),
+                ("trait.region.prefix=b&trait.region=b", p => p.GetValueOrDefault("region") == "\"b\""),
+                ("trait.seats.gte=5&trait.seats.lt=7", _ => false),
+                ("trait.plan=b&trait.seats.lt=10", p => p.GetValueOrDefault("plan") == "\"b\"" && p.GetValueOrDefault("seats") == "7"),
+            ];
+            foreach (var (query, selects) in listings)
+            {
+                var expected = profiles.Where(p => selects(p.Value)).OrderBy(p => p.Key, StringComparer.Ordinal).ToList();
+                var items = (await GetAsync($"/api/groups?limit=100&{query}"))["items"]!.AsArray();
+                Assert.Equal(expected.Select(p => p.Key), items.Select(item => item!["group_id"]!.GetValue<string>()));
+                foreach (var (item, (_, profile)) in items.Zip(expected))
+                {
+                    Assert.Equal(profile, item!["traits"]!.AsObject().ToDictionary(t => t.Key, t => t.Value!.ToJsonString()));
+                }
+            }
+
+            // Counts: the selected groups' current values of the key, the top by groups then value text; the rest other;
+            // the selected groups without one missing.
+            (string Query, string Key, Func<Dictionary<string, string>, bool> Selects)[] counts =
+            [
+                ("", "plan", _ => true),
+                ("", "seats", _ => true),
+                ("trait.region=b", "plan", p => p.GetValueOrDefault("region") == "\"b\""),
+                ("trait.plan=a&trait.plan=b", "plan", p => p.GetValueOrDefault("plan") is "\"a\"" or "\"b\""),
+            ];
+            foreach (var (query, key, selects) in counts)
+            {
+                var selected = profiles.Values.Where(selects).ToList();
+                var buckets = selected
+                    .Where(p => p.ContainsKey(key))
+                    .GroupBy(p => p[key])
+                    .Select(g => (Value: g.Key, Groups: (long)g.Count()))
+                    .OrderByDescending(b => b.Groups).ThenBy(b => b.Value, StringComparer.Ordinal)
+                    .ToList();
+                var answer = await GetAsync($"/api/traits/{key}/counts?top=2&{query}");
+                Assert.Equal(
+                    buckets.Take(2),
+                    answer["buckets"]!.AsArray().Select(b => (b!["value"]!.ToJsonString(), b["groups"]!.GetValue<long>())));
+                Assert.Equal(buckets.Skip(2).Sum(b => b.Groups), answer["other"]!.GetValue<long>());
+                Assert.Equal(selected.Count(p => !p.ContainsKey(key)), answer["missing"]!.GetValue<long>());
+            }
+        }, iter: 25, threads: 1);
     }
 
     private static string Json(string groupId, int index, Update update)

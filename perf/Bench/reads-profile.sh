@@ -47,7 +47,7 @@ awk -v p="$gc_pause1" -v p0="$gc_pause0" -v a="$gc_alloc1" -v a0="$gc_alloc0" -v
   printf "ingest GC over the window: %d collections, %.0f ms paused, %.0f MB allocated\n", n - n0, (p - p0) * 1000, (a - a0) / 1e6 }'
 grep -E '^\|' "$OUT/reads.log" | head -40
 ch "SYSTEM FLUSH LOGS"
-ch "SELECT multiIf(query LIKE '%HAVING%' AND query LIKE '%TOTALS%', 'counts', query LIKE '%HAVING%', 'page', query LIKE '%group_id IN (%', 'fill', query LIKE '%count() AS members%', 'profile-members', query LIKE '%GROUP BY trait_key%', 'profile-traits', query LIKE '%user_id AS id%', 'users', query LIKE '%INSERT%', 'insert', 'other') AS kind,
+ch "SELECT multiIf(query LIKE '%INSERT%', 'insert', query LIKE '%TOTALS%', 'counts', query LIKE '%uniqExact(group_id) AS n%', 'counts-groups', query LIKE '%group_id IN (%', 'fill', query LIKE '%ORDER BY group_id LIMIT%', 'page', query LIKE '%count() AS members%', 'profile-members', query LIKE '%GROUP BY trait_key%', 'profile-traits', query LIKE '%user_id AS id%', 'users', 'other') AS kind,
   count() AS n, quantile(0.5)(query_duration_ms) AS p50_ms, quantile(0.95)(query_duration_ms) AS p95_ms, avg(read_rows) AS rows, avg(read_bytes) AS bytes
   FROM system.query_log WHERE type = 2 GROUP BY kind ORDER BY kind FORMAT PrettyCompactNoEscapes"
 ch "SELECT table, count() AS parts, sum(rows) FROM system.parts WHERE active AND database='platform' GROUP BY table FORMAT PrettyCompactNoEscapes"

@@ -157,7 +157,15 @@ internal sealed partial class ClickHouseEventStore : IEventStore, IShippingTarge
 
     public int PendingStates => _pendingStates.Count;
 
-    public Task FlushStatesAsync(CancellationToken cancellationToken) => SendStatesAsync(_pendingStates, cancellationToken);
+    public async Task FlushStatesAsync(CancellationToken cancellationToken)
+    {
+        var flushed = _sendsStateChanges ? _pendingStates.Count : 0;
+        await SendStatesAsync(_pendingStates, cancellationToken);
+        if (flushed > 0)
+        {
+            MergeStatesSoon(flushed);
+        }
+    }
 
     /// <summary>One insert into <c>trait_changes</c> of the states held; they are cleared once ClickHouse confirmed it.</summary>
     private async Task SendStatesAsync(PendingTraitStates states, CancellationToken cancellationToken)
@@ -280,7 +288,11 @@ internal sealed partial class ClickHouseEventStore : IEventStore, IShippingTarge
         return await ReadCurrentTraitsAsync(tenant, groupId, cancellationToken);
     }
 
-    public void Dispose() => _client.Dispose();
+    public void Dispose()
+    {
+        _disposed = true;
+        _client.Dispose();
+    }
 
     /// <summary>One INSERT ... FORMAT RowBinary; throws unless ClickHouse confirms it.</summary>
     private async Task SendRowsAsync(string table, string[] columns, RowBinaryWriter rows, CancellationToken cancellationToken)

@@ -40,6 +40,13 @@ internal sealed class ClickHouseOptions
     /// <summary>Gzip the insert bodies (worth it across a network; on loopback it only costs CPU).</summary>
     public bool CompressInserts { get; set; }
 
+    /// <summary>
+    /// After a state flush, ask ClickHouse to merge <c>trait_states</c> when the flushes rewrite most of it (see
+    /// ClickHouseEventStore.StateMerges.cs): listings and counts then read one copy of each state instead of several.
+    /// One server only; ignored on a cluster.
+    /// </summary>
+    public bool MergeStates { get; set; } = true;
+
     /// <summary>How long one HTTP call (insert or query) may take.</summary>
     [Range(typeof(TimeSpan), "00:00:01", "00:10:00")]
     public TimeSpan Timeout { get; set; } = TimeSpan.FromSeconds(30);

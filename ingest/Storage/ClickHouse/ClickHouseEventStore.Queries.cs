@@ -1,5 +1,6 @@
 using System.Globalization;
 using System.Text;
+using System.Text.Json;
 using Platform.Ingest.Events;
 using Platform.Ingest.GroupApi;
 using Platform.Ingest.Query;
@@ -137,23 +138,7 @@ internal sealed partial class ClickHouseEventStore : IGroupQueries
             LIMIT {Number(top + 1)}
             FORMAT JSON
             """, cancellationToken);
-        long missing = 0;
-        long listed = 0;
-        var buckets = new List<TraitBucket>(top);
-        foreach (var row in rows)
-        {
-            var value = Str(row, "trait_value");
-            var groups = Int(row, "group_count");
-            if (value.Length == 0)
-            {
-                missing = groups;
-            }
-            else if (buckets.Count < top)
-            {
-                buckets.Add(new TraitBucket(value, groups));
-                listed += groups;
-            }
-        }
+        var (buckets, missing, listed) = Buckets(rows, top);
 
         var selectedGroups = totals is { } t ? Int(t, "group_count") : 0;
         return new TraitCounts(buckets, selectedGroups - missing - listed, missing);
@@ -191,29 +176,40 @@ internal sealed partial class ClickHouseEventStore : IGroupQueries
             """, cancellationToken);
         await Task.WhenAll(values, groups);
 
-        // The rows: the cleared ('') first when there are any, then the top values; the totals: every group holding a state of the key.
+        // The totals: every group holding a state of the key, cleared ('') or not.
         var (rows, totals) = await values;
-        long cleared = 0;
+        var (buckets, cleared, listed) = Buckets(rows, top);
+
+        var withValue = (totals is { } t ? Int(t, "group_count") : 0) - cleared;
+        var allGroups = Int((await groups)[0], "n");
+        return new TraitCounts(buckets, withValue - listed, Math.Max(0, allGroups - withValue));
+    }
+
+    /// <summary>
+    /// A count's rows, (trait_value, group_count) with the '' row first when there is one: the top buckets, the groups
+    /// of the '' row, and the groups the buckets hold.
+    /// </summary>
+    private static (List<TraitBucket> Buckets, long Empty, long Listed) Buckets(List<JsonElement> rows, int top)
+    {
+        long empty = 0;
         long listed = 0;
         var buckets = new List<TraitBucket>(top);
         foreach (var row in rows)
         {
             var value = Str(row, "trait_value");
-            var count = Int(row, "group_count");
+            var groups = Int(row, "group_count");
             if (value.Length == 0)
             {
-                cleared = count;
+                empty = groups;
             }
             else if (buckets.Count < top)
             {
-                buckets.Add(new TraitBucket(value, count));
-                listed += count;
+                buckets.Add(new TraitBucket(value, groups));
+                listed += groups;
             }
         }
 
-        var withValue = (totals is { } t ? Int(t, "group_count") : 0) - cleared;
-        var allGroups = Int((await groups)[0], "n");
-        return new TraitCounts(buckets, withValue - listed, Math.Max(0, allGroups - withValue));
+        return (buckets, empty, listed);
     }
 
     public async Task<IReadOnlyList<TraitChange>> GetTraitHistoryAsync(

@@ -11,8 +11,8 @@ namespace Platform.Ingest.Storage.ClickHouse;
 /// state interval (a busy tenant re-sending its groups), each flush writes a part about the size of the whole table,
 /// and ClickHouse's merge schedule waits for four or five such parts before it merges them: every listing and count
 /// then reads and merges three copies of each state on average. Measured beside half-peak writes on the 2-core machine
-/// (perf/README.md): merging after each flush halves the rows those reads take, for one merge of a flush's size per
-/// flush.
+/// (perf/README.md): with this rule the table holds one to three parts instead of one to five, and those reads take
+/// half the rows, for a merge of two or three flushes' worth every other flush (about four a minute there).
 /// The rule: after a flush, when the table holds at least <see cref="MergeFromParts"/> active parts and its largest
 /// part is at most <see cref="MergeSizeRatio"/> times the flush, ask for an unscheduled merge (<c>OPTIMIZE TABLE</c>
 /// without FINAL: ClickHouse still picks the parts, preferring small ones). A large table whose flushes are small next

@@ -147,7 +147,7 @@ internal sealed partial class ClickHouseEventStore : IGroupQueries
     /// <summary>
     /// Counts over every group of the tenant, in two reads at once: the key's current values by value from its range
     /// alone, and the number of groups from the ids in <c>group_type</c>'s range (every group has one: see
-    /// <see cref="KeysOf"/>), whose states need not be read. A group without a value is the difference. Reading both
+    /// <see cref="PageOfGroups"/>), whose states need not be read. A group without a value is the difference. Reading both
     /// ranges' states in one pass, as a filtered count must, costs about twice as much.
     /// </summary>
     /// <remarks>
@@ -244,8 +244,8 @@ internal sealed partial class ClickHouseEventStore : IGroupQueries
     /// The listing's page of group ids, in order after the cursor. The general form groups every current value of the
     /// filters' keys by group; two cheaper forms cover the common cases, with the same answer:
     /// <list type="bullet">
-    /// <item>no filter: the ids in <c>group_type</c>'s range (every group has one, never cleared: see
-    /// <see cref="KeysOf"/>), without reading a state;</item>
+    /// <item>no filter: the ids in <c>group_type</c>'s range, without reading a state. Every stored event sets
+    /// <c>group_type</c> (the parsers refuse an event without it, and a clear of it), so every group has a current one;</item>
     /// <item>every filter on one key: one current value per group, tested where it is computed, with no second grouping.</item>
     /// </list>
     /// </summary>
@@ -303,17 +303,12 @@ internal sealed partial class ClickHouseEventStore : IGroupQueries
         """;
 
     /// <summary>
-    /// The trait keys whose ranges a listing or a count reads: the filters' keys, which enumerate every group a filter
-    /// can select, and <paramref name="more"/>. Without a filter the groups are enumerated by <c>group_type</c>, which
-    /// every stored event sets (the parsers refuse an event without it, and a clear of it), so every group has a current one.
+    /// The trait keys whose ranges a filtered listing or count reads: the filters' keys, which enumerate every group a
+    /// filter can select, and <paramref name="more"/>. (Without a filter the groups come from <c>group_type</c>'s ids:
+    /// see <see cref="PageOfGroups"/>.)
     /// </summary>
     private static IEnumerable<string> KeysOf(IReadOnlyList<TraitFilter> filters, params string[] more)
     {
-        if (filters.Count == 0)
-        {
-            yield return KnownTraits.GroupType;
-        }
-
         foreach (var filter in filters)
         {
             yield return filter.Key;
@@ -325,13 +320,10 @@ internal sealed partial class ClickHouseEventStore : IGroupQueries
         }
     }
 
-    /// <summary>
-    /// HAVING over one group's current values: for every filter a value of that key matching it; without a filter, a
-    /// group_type (every group has one: see <see cref="KeysOf"/>).
-    /// </summary>
+    /// <summary>HAVING over one group's current values: for every filter a value of that key matching it.</summary>
     private static string Selection(IReadOnlyList<TraitFilter> filters)
     {
-        var sql = new StringBuilder(filters.Count == 0 ? $"countIf(trait_key = {String(KnownTraits.GroupType)} AND cl = 0) > 0" : "1");
+        var sql = new StringBuilder("1");
         foreach (var filter in filters)
         {
             sql.Append(CultureInfo.InvariantCulture, $"\n   AND countIf(trait_key = {String(filter.Key)} AND cl = 0 AND {Condition(filter)}) > 0");

@@ -159,26 +159,30 @@ internal sealed partial class ClickHouseEventStore : IEventStore, IShippingTarge
 
     public async Task FlushStatesAsync(CancellationToken cancellationToken)
     {
-        var flushed = _sendsStateChanges ? _pendingStates.Count : 0;
-        await SendStatesAsync(_pendingStates, cancellationToken);
-        if (flushed > 0)
+        var written = await SendStatesAsync(_pendingStates, cancellationToken);
+        if (written > 0)
         {
-            MergeStatesSoon(flushed);
+            MergeStatesSoon(written);
         }
     }
 
-    /// <summary>One insert into <c>trait_changes</c> of the states held; they are cleared once ClickHouse confirmed it.</summary>
-    private async Task SendStatesAsync(PendingTraitStates states, CancellationToken cancellationToken)
+    /// <summary>
+    /// One insert into <c>trait_changes</c> of the states held; they are cleared once ClickHouse confirmed it.
+    /// Returns the rows written (none before schema version 5, where a view of <c>events</c> feeds the states).
+    /// </summary>
+    private async Task<int> SendStatesAsync(PendingTraitStates states, CancellationToken cancellationToken)
     {
-        if (states.Count == 0 || !_sendsStateChanges)
+        var count = states.Count;
+        if (count == 0 || !_sendsStateChanges)
         {
             states.Clear();
-            return;
+            return 0;
         }
 
         using var rows = states.Write();
         await SendRowsAsync(ClickHouseSchema.TraitChanges.Name, PendingTraitStates.Columns, rows, cancellationToken);
         states.Clear();
+        return count;
     }
 
     /// <summary>The RowBinary body of one insert into <c>events</c> (<see cref="EventColumns"/>); empty when there is no event.</summary>
